@@ -1,0 +1,260 @@
+//! The adversarial training step.
+//!
+//! Dimensions: the Generator maps `[f32; Z]` noise to `[f32; X]` data; the Discriminator
+//! maps `[f32; X]` to one logit, `[f32; 1]`. A minibatch of `B` samples is processed one
+//! sample at a time, so no buffer grows with `B`.
+
+use crate::layer::{Layer, Vector};
+use crate::loss::{self, GeneratorLoss};
+use crate::optim::Optimizer;
+
+/// Settings of one [`Gan::step`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepConfig {
+    /// Minibatch size `B` of every update, real and generated alike.
+    pub batch: u32,
+    /// Discriminator updates per Generator update, `k` in Goodfellow et al. 2014, alg. 1.
+    pub d_steps: u32,
+    /// The Generator's objective.
+    pub g_loss: GeneratorLoss,
+}
+
+impl StepConfig {
+    /// Batch 64, one Discriminator update per Generator update, non-saturating loss.
+    pub const DEFAULT: Self = StepConfig {
+        batch: 64,
+        d_steps: 1,
+        g_loss: GeneratorLoss::NonSaturating,
+    };
+}
+
+impl Default for StepConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// What one step measured, averaged over its samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepStats {
+    /// Discriminator loss `-ln D(x) - ln(1 - D(G(z)))`, batch means, before its last update.
+    pub d_loss: f32,
+    /// Generator loss under the configured objective, before its update.
+    pub g_loss: f32,
+    /// Mean `D(x)` on real samples, before the Discriminator's updates.
+    pub d_real: f32,
+    /// Mean `D(G(z))` on generated samples, before the Discriminator's updates.
+    pub d_fake: f32,
+}
+
+impl StepStats {
+    /// True when every figure is finite: a NaN or infinity means training diverged.
+    pub fn is_finite(&self) -> bool {
+        [self.d_loss, self.g_loss, self.d_real, self.d_fake]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+/// Why a step could not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainError {
+    /// The minibatch size or the number of Discriminator updates is zero.
+    EmptyBatch,
+}
+
+impl core::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TrainError::EmptyBatch => {
+                f.write_str("batch size and discriminator steps must be at least 1")
+            }
+        }
+    }
+}
+
+impl core::error::Error for TrainError {}
+
+/// Scratch the step needs besides the networks' own caches, one sample's worth.
+struct Buffers<G: Layer, D: Layer> {
+    /// Noise, `[Z]`.
+    z: G::Input,
+    /// A real sample, `[X]`.
+    x: D::Input,
+    /// A generated sample, `[X]`.
+    fake: G::Output,
+    /// Gradient of the loss with respect to the generated sample, `[X]`.
+    dfake: G::Output,
+    g_cache: G::Cache,
+    d_cache: D::Cache,
+}
+
+/// A Generator, a Discriminator, their gradients and their optimizers: everything a GAN
+/// needs to train, in one statically sized value.
+pub struct Gan<G, D, OG, OD>
+where
+    G: Layer,
+    D: Layer<Input = G::Output, Output = [f32; 1]>,
+{
+    /// The Generator, `[Z] → [X]`.
+    pub g: G,
+    /// The Discriminator, `[X] → [1]`, producing a logit: `D(x) = σ(d(x))`.
+    pub d: D,
+    /// Generator gradients, accumulated over a minibatch.
+    pub dg: G,
+    /// Discriminator gradients, accumulated over a minibatch.
+    pub dd: D,
+    /// The Generator's optimizer.
+    pub g_opt: OG,
+    /// The Discriminator's optimizer.
+    pub d_opt: OD,
+    buf: Buffers<G, D>,
+}
+
+impl<G, D, OG, OD> Gan<G, D, OG, OD>
+where
+    G: Layer,
+    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    OG: Optimizer<G>,
+    OD: Optimizer<D>,
+{
+    /// Bundles two initialised networks with their optimizers.
+    pub const fn new(g: G, d: D, g_opt: OG, d_opt: OD) -> Self {
+        Gan {
+            g,
+            d,
+            dg: G::ZEROED,
+            dd: D::ZEROED,
+            g_opt,
+            d_opt,
+            buf: Buffers {
+                z: G::Input::ZERO,
+                x: D::Input::ZERO,
+                fake: G::Output::ZERO,
+                dfake: G::Output::ZERO,
+                g_cache: G::CACHE,
+                d_cache: D::CACHE,
+            },
+        }
+    }
+
+    /// One adversarial step (Goodfellow et al. 2014, algorithm 1): `d_steps` Discriminator
+    /// updates, each on `batch` real and `batch` generated samples, then one Generator
+    /// update on `batch` fresh generated samples.
+    ///
+    /// `real` fills one real sample per call and `noise` one noise vector per call. They
+    /// are called in this order, which fixes what a seeded run computes: for each
+    /// Discriminator update, `batch` times `real` then `noise`; then `batch` times
+    /// `noise` for the Generator update.
+    pub fn step(
+        &mut self,
+        cfg: &StepConfig,
+        mut real: impl FnMut(&mut D::Input),
+        mut noise: impl FnMut(&mut G::Input),
+    ) -> Result<StepStats, TrainError> {
+        if cfg.batch == 0 || cfg.d_steps == 0 {
+            return Err(TrainError::EmptyBatch);
+        }
+        let mut stats = StepStats::default();
+        for k in 0..cfg.d_steps {
+            let s = self.d_update(cfg.batch, &mut real, &mut noise);
+            if k == 0 {
+                stats.d_real = s.d_real;
+                stats.d_fake = s.d_fake;
+            }
+            stats.d_loss = s.d_loss;
+        }
+        stats.g_loss = self.g_update(cfg.batch, cfg.g_loss, &mut noise);
+        Ok(stats)
+    }
+
+    /// One Discriminator update; returns its loss and mean outputs.
+    fn d_update(
+        &mut self,
+        batch: u32,
+        real: &mut impl FnMut(&mut D::Input),
+        noise: &mut impl FnMut(&mut G::Input),
+    ) -> StepStats {
+        let b = &mut self.buf;
+        let inv_b = 1.0 / batch as f32;
+        let mut s = StepStats::default();
+        let mut logit = [0.0f32];
+        self.dd.zero();
+        for _ in 0..batch {
+            // real sample: loss -ln σ(l)
+            real(&mut b.x);
+            self.d.forward(&b.x, &mut logit, &mut b.d_cache);
+            let (loss, dl) = loss::d_real(logit[0]);
+            s.d_loss += loss * inv_b;
+            s.d_real += loss::sigmoid(logit[0]) * inv_b;
+            self.d.backward(
+                &b.x,
+                &logit,
+                &mut b.d_cache,
+                &[dl * inv_b],
+                None,
+                Some(&mut self.dd),
+            );
+
+            // generated sample: loss -ln(1 - σ(l)); no gradient flows into G here
+            noise(&mut b.z);
+            self.g.forward(&b.z, &mut b.fake, &mut b.g_cache);
+            self.d.forward(&b.fake, &mut logit, &mut b.d_cache);
+            let (loss, dl) = loss::d_fake(logit[0]);
+            s.d_loss += loss * inv_b;
+            s.d_fake += loss::sigmoid(logit[0]) * inv_b;
+            self.d.backward(
+                &b.fake,
+                &logit,
+                &mut b.d_cache,
+                &[dl * inv_b],
+                None,
+                Some(&mut self.dd),
+            );
+        }
+        self.d_opt.step(&mut self.d, &self.dd);
+        s
+    }
+
+    /// One Generator update through the (fixed) Discriminator; returns its loss.
+    fn g_update(
+        &mut self,
+        batch: u32,
+        objective: GeneratorLoss,
+        noise: &mut impl FnMut(&mut G::Input),
+    ) -> f32 {
+        let b = &mut self.buf;
+        let inv_b = 1.0 / batch as f32;
+        let mut total = 0.0f32;
+        let mut logit = [0.0f32];
+        self.dg.zero();
+        for _ in 0..batch {
+            noise(&mut b.z);
+            self.g.forward(&b.z, &mut b.fake, &mut b.g_cache);
+            self.d.forward(&b.fake, &mut logit, &mut b.d_cache);
+            let (loss, dl) = objective.eval(logit[0]);
+            total += loss * inv_b;
+
+            // back through D to its input only (D's own gradients are not wanted), then
+            // through G into its parameter gradients
+            self.d.backward(
+                &b.fake,
+                &logit,
+                &mut b.d_cache,
+                &[dl * inv_b],
+                Some(&mut b.dfake),
+                None,
+            );
+            self.g.backward(
+                &b.z,
+                &b.fake,
+                &mut b.g_cache,
+                &b.dfake,
+                None,
+                Some(&mut self.dg),
+            );
+        }
+        self.g_opt.step(&mut self.g, &self.dg);
+        total
+    }
+}

@@ -1,0 +1,287 @@
+//! Optimizers with the update rules of PyTorch's `torch.optim.SGD` and `torch.optim.Adam`.
+//!
+//! Each keeps its state in values of the network's own type, so the state's size is known
+//! at compile time: SGD with momentum one copy of the parameters, Adam two.
+
+use crate::Layer;
+
+/// Updates a network's parameters from its accumulated gradients.
+pub trait Optimizer<L: Layer> {
+    /// Applies one update to `params` from `grads`.
+    fn step(&mut self, params: &mut L, grads: &L);
+    /// The learning rate.
+    fn lr(&self) -> f32;
+    /// Changes the learning rate, keeping the rest of the state.
+    fn set_lr(&mut self, lr: f32);
+}
+
+/// Settings of [`Sgd`], named as in `torch.optim.SGD`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdConfig {
+    /// Learning rate.
+    pub lr: f32,
+    /// Momentum factor μ; 0 disables the momentum buffer.
+    pub momentum: f32,
+    /// Dampening τ of the momentum.
+    pub dampening: f32,
+    /// L2 penalty λ added to the gradient.
+    pub weight_decay: f32,
+    /// Nesterov momentum (Sutskever et al. 2013).
+    pub nesterov: bool,
+}
+
+impl SgdConfig {
+    /// lr 0.01, momentum 0.9, no dampening, no weight decay, plain momentum.
+    pub const DEFAULT: Self = SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        dampening: 0.0,
+        weight_decay: 0.0,
+        nesterov: false,
+    };
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Stochastic gradient descent with momentum, as `torch.optim.SGD`:
+///
+/// ```text
+/// g ← g + λθ
+/// b ← g                       on the first step
+/// b ← μb + (1 - τ)g           after it
+/// g ← g + μb  (Nesterov)  or  g ← b
+/// θ ← θ - lr·g
+/// ```
+pub struct Sgd<L> {
+    /// Settings.
+    pub config: SgdConfig,
+    /// Momentum buffer `b`, `[same shapes as the parameters]`.
+    pub momentum: L,
+    started: bool,
+}
+
+impl<L: Layer> Sgd<L> {
+    /// A fresh optimizer with an empty momentum buffer.
+    pub const fn new(config: SgdConfig) -> Self {
+        Sgd {
+            config,
+            momentum: L::ZEROED,
+            started: false,
+        }
+    }
+}
+
+impl<L: Layer> Optimizer<L> for Sgd<L> {
+    fn step(&mut self, params: &mut L, grads: &L) {
+        let c = self.config;
+        for t in 0..L::TENSORS {
+            let p = params.tensor_mut(t);
+            let g = grads.tensor(t);
+            let b = self.momentum.tensor_mut(t);
+            for ((p, &g), b) in p.iter_mut().zip(g).zip(b) {
+                let mut d = g;
+                if c.weight_decay != 0.0 {
+                    d += c.weight_decay * *p;
+                }
+                if c.momentum != 0.0 {
+                    *b = if self.started {
+                        c.momentum * *b + (1.0 - c.dampening) * d
+                    } else {
+                        d
+                    };
+                    d = if c.nesterov { d + c.momentum * *b } else { *b };
+                }
+                *p -= c.lr * d;
+            }
+        }
+        self.started = true;
+    }
+
+    fn lr(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+}
+
+/// Settings of [`Adam`], named as in `torch.optim.Adam`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f32,
+    /// Decay of the first-moment estimate, β₁.
+    pub beta1: f32,
+    /// Decay of the second-moment estimate, β₂.
+    pub beta2: f32,
+    /// Added to the bias-corrected `√v̂` in the denominator, ε.
+    pub eps: f32,
+    /// L2 penalty λ added to the gradient (not decoupled: that is AdamW).
+    pub weight_decay: f32,
+}
+
+impl AdamConfig {
+    /// PyTorch's defaults: lr 1e-3, β = (0.9, 0.999), ε = 1e-8.
+    pub const DEFAULT: Self = AdamConfig {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+    };
+    /// The usual GAN settings (Radford et al. 2015, DCGAN, section 4): lr 2e-4, β₁ = 0.5.
+    pub const GAN: Self = AdamConfig {
+        lr: 2e-4,
+        beta1: 0.5,
+        ..Self::DEFAULT
+    };
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Adam (Kingma & Ba 2015), as `torch.optim.Adam` computes it, step `t` counting from 1:
+///
+/// ```text
+/// g ← g + λθ
+/// m ← lerp(m, g, 1 - β₁)            (= β₁m + (1 - β₁)g)
+/// v ← β₂v + (1 - β₂)g²
+/// θ ← θ - (lr / (1 - β₁ᵗ)) · m / (√v / √(1 - β₂ᵗ) + ε)
+/// ```
+///
+/// Like PyTorch, the bias corrections are computed in double precision and ε is added
+/// after dividing `√v` by its correction.
+pub struct Adam<L> {
+    /// Settings.
+    pub config: AdamConfig,
+    /// First-moment estimate `m`, `[same shapes as the parameters]`.
+    pub m: L,
+    /// Second-moment estimate `v`, `[same shapes as the parameters]`.
+    pub v: L,
+    /// Number of steps taken.
+    pub t: u32,
+}
+
+impl<L: Layer> Adam<L> {
+    /// A fresh optimizer with zero moments.
+    pub const fn new(config: AdamConfig) -> Self {
+        Adam {
+            config,
+            m: L::ZEROED,
+            v: L::ZEROED,
+            t: 0,
+        }
+    }
+}
+
+/// `a + w·(b - a)`, evaluated as PyTorch's `lerp` kernel does: from `b`'s side when
+/// `w ≥ 0.5`, which keeps the result exact at `w = 1`.
+fn lerp(a: f32, b: f32, w: f32) -> f32 {
+    if w.abs() < 0.5 {
+        a + w * (b - a)
+    } else {
+        b - (b - a) * (1.0 - w)
+    }
+}
+
+impl<L: Layer> Optimizer<L> for Adam<L> {
+    fn step(&mut self, params: &mut L, grads: &L) {
+        let c = self.config;
+        self.t = self.t.saturating_add(1);
+        let t = f64::from(self.t);
+        let step_size = (f64::from(c.lr) / (1.0 - libm::pow(f64::from(c.beta1), t))) as f32;
+        let bc2_sqrt = libm::sqrt(1.0 - libm::pow(f64::from(c.beta2), t)) as f32;
+
+        for i in 0..L::TENSORS {
+            let p = params.tensor_mut(i);
+            let g = grads.tensor(i);
+            let m = self.m.tensor_mut(i);
+            let v = self.v.tensor_mut(i);
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
+                let g = if c.weight_decay != 0.0 {
+                    g + c.weight_decay * *p
+                } else {
+                    g
+                };
+                *m = lerp(*m, g, 1.0 - c.beta1);
+                *v = *v * c.beta2 + (1.0 - c.beta2) * g * g;
+                let denom = libm::sqrtf(*v) / bc2_sqrt + c.eps;
+                *p += -step_size * (*m / denom);
+            }
+        }
+    }
+
+    fn lr(&self) -> f32 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f32) {
+        self.config.lr = lr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Linear;
+
+    #[test]
+    fn first_adam_step_moves_each_weight_by_lr() {
+        // At t = 1 the bias corrections cancel: m̂ = g, √v̂ = |g|, so the step is
+        // lr·g/(|g| + ε) ≈ lr·sign(g) for |g| ≫ ε.
+        let mut p = Linear::<2, 1> {
+            w: [[1.0, 1.0]],
+            b: [0.0],
+        };
+        let g = Linear::<2, 1> {
+            w: [[0.5, -3.0]],
+            b: [0.0],
+        };
+        let mut adam = Adam::new(AdamConfig {
+            lr: 0.1,
+            ..AdamConfig::DEFAULT
+        });
+        adam.step(&mut p, &g);
+        assert!(
+            (p.w[0][0] - 0.9).abs() < 1e-6 && (p.w[0][1] - 1.1).abs() < 1e-6,
+            "{p:?}"
+        );
+        assert_eq!(p.b, [0.0]);
+    }
+
+    #[test]
+    fn sgd_momentum_accumulates() {
+        // b₁ = g, b₂ = μb₁ + g = 1.5g: θ = 1 - 0.1·1 - 0.1·1.5 = 0.75 for g = 1
+        let mut p = Linear::<1, 1> {
+            w: [[1.0]],
+            b: [0.0],
+        };
+        let g = Linear::<1, 1> {
+            w: [[1.0]],
+            b: [0.0],
+        };
+        let mut sgd = Sgd::new(SgdConfig {
+            lr: 0.1,
+            momentum: 0.5,
+            ..SgdConfig::DEFAULT
+        });
+        sgd.step(&mut p, &g);
+        sgd.step(&mut p, &g);
+        assert!((p.w[0][0] - 0.75).abs() < 1e-7);
+    }
+
+    #[test]
+    fn lerp_is_exact_at_its_ends() {
+        assert_eq!(lerp(3.0, 7.0, 0.0), 3.0);
+        assert_eq!(lerp(3.0, 7.0, 1.0), 7.0);
+        assert_eq!(lerp(3.0, 7.0, 0.5), 5.0);
+    }
+}
