@@ -1,0 +1,1 @@
+//! The host side of picogan: data sets, metrics, plots and the `picogan` command.

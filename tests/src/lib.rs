@@ -1,0 +1,1 @@
+//! Cross-checks live in `tests/`; this library only holds what they share.
