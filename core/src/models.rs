@@ -9,9 +9,14 @@ use crate::{seq, LeakyRelu, Linear, Relu, Tanh};
 /// Noise width of the seed Generator.
 pub const SEED_Z: usize = 100;
 /// Generator of the seed model: 100 → 128 (ReLU) → 784 (Tanh), for 28×28 images in [-1, 1].
-pub type SeedGenerator = seq![Linear<SEED_Z, 128>, Relu<128>, Linear<128, 784>, Tanh<784>];
+pub type SeedGenerator = SeedShapedGenerator<784>;
 /// Discriminator of the seed model: 784 → 128 (ReLU) → 1 (Sigmoid, fused into the loss).
-pub type SeedDiscriminator = seq![Linear<784, 128>, Relu<128>, Linear<128, 1>];
+pub type SeedDiscriminator = SeedShapedDiscriminator<784>;
+/// The seed Generator's shape for `X`-pixel images: 100 → 128 (ReLU) → X (Tanh).
+pub type SeedShapedGenerator<const X: usize> =
+    seq![Linear<SEED_Z, 128>, Relu<128>, Linear<128, X>, Tanh<X>];
+/// The seed Discriminator's shape for `X`-pixel images: X → 128 (ReLU) → 1.
+pub type SeedShapedDiscriminator<const X: usize> = seq![Linear<X, 128>, Relu<128>, Linear<128, 1>];
 
 /// Noise width of the small image Generator.
 pub const SMALL_Z: usize = 16;
