@@ -1,1 +1,124 @@
-//! The host side of picogan: data sets, metrics, plots and the `picogan` command.
+//! The host side of picogan: data sets, training runs, metrics, plots and weight files
+//! behind the `picogan` command.
+
+pub mod data;
+pub mod metrics;
+pub mod plot;
+pub mod sample;
+pub mod train;
+pub mod weights;
+
+use anyhow::{Context, Result};
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro128PlusPlus;
+use std::io::Write;
+use std::path::Path;
+
+/// The generator behind every random choice on the host: the same one the firmware uses.
+pub type HostRng = Xoshiro128PlusPlus;
+
+/// A generator seeded from `seed`.
+pub fn rng(seed: u64) -> HostRng {
+    HostRng::seed_from_u64(seed)
+}
+
+/// Independent random streams of one run, so that changing how much one part draws (say,
+/// the evaluation) leaves the others as they were.
+#[derive(Clone, Copy, Debug)]
+pub enum Stream {
+    /// Parameter initialisation.
+    Init = 1,
+    /// Choice of real samples.
+    Data = 2,
+    /// Training noise.
+    Noise = 3,
+    /// Reference samples for evaluation.
+    Eval = 4,
+    /// Noise for drawing samples after training.
+    Sample = 5,
+}
+
+/// The generator for one stream of the run with the given seed.
+pub fn rng_stream(seed: u64, stream: Stream) -> HostRng {
+    rng(seed.wrapping_mul(8).wrapping_add(stream as u64))
+}
+
+/// Fisher–Yates shuffle.
+pub fn shuffle<T, R: Rng>(items: &mut [T], rng: &mut R) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// Writes points as `x,y` lines under a header.
+pub fn write_points_csv(path: &Path, points: &[[f32; 2]]) -> Result<()> {
+    let mut text = String::from("x,y\n");
+    for p in points {
+        text.push_str(&format!("{},{}\n", p[0], p[1]));
+    }
+    let mut f = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Evaluates `$body` with `$G`, `$D` and `$X` naming the Generator type, the Discriminator
+/// type and the data width of the model pair for data `$x` values wide and architecture
+/// `$arch`; an error for pairs that do not exist.
+macro_rules! with_models {
+    ($x:expr, $arch:expr, |$G:ident, $D:ident, $X:ident| $body:expr) => {{
+        use picogan::models::*;
+        use $crate::train::Arch;
+        match ($x, $arch) {
+            (2, Arch::Small) => {
+                #[allow(dead_code)]
+                type $G = PointsGenerator;
+                #[allow(dead_code)]
+                type $D = PointsDiscriminator;
+                #[allow(dead_code)]
+                const $X: usize = 2;
+                $body
+            }
+            (64, Arch::Small) => {
+                #[allow(dead_code)]
+                type $G = SmallGenerator<64>;
+                #[allow(dead_code)]
+                type $D = SmallDiscriminator<64>;
+                #[allow(dead_code)]
+                const $X: usize = 64;
+                $body
+            }
+            (64, Arch::Seed) => {
+                #[allow(dead_code)]
+                type $G = SeedShapedGenerator<64>;
+                #[allow(dead_code)]
+                type $D = SeedShapedDiscriminator<64>;
+                #[allow(dead_code)]
+                const $X: usize = 64;
+                $body
+            }
+            (784, Arch::Small) => {
+                #[allow(dead_code)]
+                type $G = SmallGenerator<784>;
+                #[allow(dead_code)]
+                type $D = SmallDiscriminator<784>;
+                #[allow(dead_code)]
+                const $X: usize = 784;
+                $body
+            }
+            (784, Arch::Seed) => {
+                #[allow(dead_code)]
+                type $G = SeedGenerator;
+                #[allow(dead_code)]
+                type $D = SeedDiscriminator;
+                #[allow(dead_code)]
+                const $X: usize = 784;
+                $body
+            }
+            (2, Arch::Seed) => {
+                anyhow::bail!("--arch seed ends in Tanh for images; use --arch small for 2-D data")
+            }
+            (x, _) => anyhow::bail!("no model for data {x} values wide"),
+        }
+    }};
+}
+pub(crate) use with_models;

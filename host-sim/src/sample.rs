@@ -1,0 +1,85 @@
+//! `picogan sample`: draws samples from a trained Generator.
+
+use crate::train::{as_points, generate, Arch};
+use crate::weights::{self, ModelInfo};
+use crate::{plot, write_points_csv};
+use anyhow::{bail, ensure, Context, Result};
+use picogan::Layer;
+use std::path::{Path, PathBuf};
+
+/// What `picogan sample` wrote.
+pub struct Written {
+    /// Files, pictures first.
+    pub files: Vec<PathBuf>,
+    /// The samples, `[n][X]` flat.
+    pub samples: Vec<f32>,
+}
+
+/// Loads the Generator in `weights_path`, draws `n` samples with noise from `seed` and
+/// writes them next to `out`: a PNG grid for images; a CSV file and a scatter plot for
+/// 2-D points (`out` with extensions `.csv` and `.png`).
+pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Written> {
+    ensure!(n > 0, "--n must be at least 1");
+    let shown = weights_path.display().to_string();
+    let bytes =
+        std::fs::read(weights_path).with_context(|| format!("cannot read {shown}"))?;
+    let info = weights::read_info(&bytes, &shown)?;
+    ensure!(
+        info.role == "generator",
+        "{shown} holds a {}, not a generator",
+        info.role
+    );
+    let arch = match info.arch.as_str() {
+        "small" => Arch::Small,
+        "seed" => Arch::Seed,
+        other => bail!("{shown}: unknown architecture `{other}`"),
+    };
+    let width = match info.dataset.as_str() {
+        "digits" => 64,
+        "idx" => 784,
+        "ring8" | "grid25" => 2,
+        other => bail!("{shown}: unknown data set `{other}`"),
+    };
+    crate::with_models!(width, arch, |G, D, X| draw::<G>(&bytes, &shown, &info, n, seed, out))
+}
+
+fn draw<G: Layer>(
+    bytes: &[u8],
+    shown: &str,
+    info: &ModelInfo,
+    n: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<Written> {
+    let mut g = Box::new(G::ZEROED);
+    weights::load_into(&mut *g, bytes, shown)?;
+    let samples = generate(&*g, n, seed);
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let png = out.with_extension("png");
+    let mut files = vec![png.clone()];
+    match info.dataset.as_str() {
+        "ring8" | "grid25" => {
+            let points = as_points(&samples);
+            let mix = if info.dataset == "ring8" {
+                crate::data::Mixture::ring8()
+            } else {
+                crate::data::Mixture::grid25()
+            };
+            let title = format!("{} samples, seed {seed}", info.dataset);
+            plot::scatter(&png, &title, &[], &points, &mix.means)?;
+            let csv = out.with_extension("csv");
+            write_points_csv(&csv, &points)?;
+            files.push(csv);
+        }
+        _ => {
+            let side = if samples.len() / n == 64 { 8 } else { 28 };
+            let caption = format!("{n} samples, seed {seed}");
+            let panels = [plot::Panel { caption: &caption, images: &samples }];
+            plot::image_panels(&png, &panels, side, side, if side == 8 { 4 } else { 2 })?;
+        }
+    }
+    Ok(Written { files, samples })
+}

@@ -1,0 +1,538 @@
+//! `picogan train`: trains a GAN with the core on the desktop, evaluates it and writes the
+//! results.
+
+use crate::data::{self, Images, Mixture};
+use crate::metrics::{self, Classifier, ImageReport, PointsReport};
+use crate::weights::{self, ModelInfo};
+use crate::{plot, rng_stream, Stream};
+use anyhow::{bail, ensure, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use picogan::optim::{Adam, AdamConfig, Optimizer};
+use picogan::{noise, Gan, GeneratorLoss, Init, Layer, StepConfig, StepStats, Vector};
+use rand_core::Rng;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+/// Where the real samples come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dataset {
+    /// The built-in 8×8 handwritten digits.
+    Digits,
+    /// Eight Gaussians on the unit circle.
+    Ring8,
+    /// Twenty-five Gaussians on a 5×5 grid.
+    Grid25,
+    /// 28×28 images from an IDX file, such as Fashion-MNIST's.
+    Idx(PathBuf),
+}
+
+impl FromStr for Dataset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "digits" => Ok(Dataset::Digits),
+            "ring8" => Ok(Dataset::Ring8),
+            "grid25" => Ok(Dataset::Grid25),
+            _ => match s.strip_prefix("idx:") {
+                Some(p) if !p.is_empty() => Ok(Dataset::Idx(PathBuf::from(p))),
+                _ => Err(format!("unknown data set `{s}`: use digits, ring8, grid25 or idx:PATH")),
+            },
+        }
+    }
+}
+
+impl Dataset {
+    /// The short name written into reports and weight files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Dataset::Digits => "digits",
+            Dataset::Ring8 => "ring8",
+            Dataset::Grid25 => "grid25",
+            Dataset::Idx(_) => "idx",
+        }
+    }
+}
+
+/// Which network pair to train.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// A few thousand parameters per network: sized for microcontrollers.
+    Small,
+    /// The seed model's shape: 100 → 128 (ReLU) → X (Tanh), and X → 128 (ReLU) → 1.
+    Seed,
+}
+
+impl Arch {
+    /// The name written into reports and weight files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Small => "small",
+            Arch::Seed => "seed",
+        }
+    }
+}
+
+/// How the learning rates change over a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// The configured rates throughout.
+    Constant,
+    /// The configured rates for the first half, then falling linearly to zero at the last
+    /// step (the schedule of Zhu et al. 2017, CycleGAN, section 4): late small steps let
+    /// the Generator settle onto the modes it has found.
+    HalfLinear,
+}
+
+impl Schedule {
+    /// The factor on the learning rates for 1-based `step` of `steps`.
+    pub fn factor(self, step: u32, steps: u32) -> f32 {
+        match self {
+            Schedule::Constant => 1.0,
+            Schedule::HalfLinear => {
+                let half = steps / 2;
+                if step <= half {
+                    1.0
+                } else {
+                    (steps - step + 1) as f32 / (steps - half) as f32
+                }
+            }
+        }
+    }
+}
+
+/// Everything a training run is given.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// Real data.
+    pub dataset: Dataset,
+    /// Network pair.
+    pub arch: Arch,
+    /// Generator updates.
+    pub steps: u32,
+    /// Minibatch size.
+    pub batch: u32,
+    /// Discriminator updates per Generator update.
+    pub d_steps: u32,
+    /// Seed of every random choice: initialisation, data order, noise, evaluation.
+    pub seed: u64,
+    /// Adam settings of the Generator.
+    pub g_adam: AdamConfig,
+    /// Adam settings of the Discriminator.
+    pub d_adam: AdamConfig,
+    /// The Generator's objective.
+    pub g_loss: GeneratorLoss,
+    /// Learning-rate schedule of both networks.
+    pub schedule: Schedule,
+    /// Where to write results; `None` writes nothing.
+    pub out: Option<PathBuf>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl TrainOptions {
+    /// The defaults for a data set: settings measured to train it well in about a minute.
+    pub fn for_dataset(dataset: Dataset) -> Self {
+        let (steps, batch, lr) = match dataset {
+            Dataset::Digits => (20_000, 64, 1e-3),
+            Dataset::Ring8 | Dataset::Grid25 => (20_000, 128, 1e-3),
+            Dataset::Idx(_) => (3_000, 64, 2e-4),
+        };
+        let adam = AdamConfig { lr, ..AdamConfig::GAN };
+        TrainOptions {
+            dataset,
+            arch: Arch::Small,
+            steps,
+            batch,
+            d_steps: 1,
+            seed: 1,
+            g_adam: adam,
+            d_adam: adam,
+            g_loss: GeneratorLoss::NonSaturating,
+            schedule: Schedule::HalfLinear,
+            out: None,
+            progress: false,
+        }
+    }
+}
+
+/// Step statistics averaged over windows of steps, for the training curves.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct History {
+    /// Last step of each window.
+    pub step: Vec<u32>,
+    /// Mean Discriminator loss.
+    pub d_loss: Vec<f32>,
+    /// Mean Generator loss.
+    pub g_loss: Vec<f32>,
+    /// Mean D(x) on real samples.
+    pub d_real: Vec<f32>,
+    /// Mean D(G(z)) on generated samples.
+    pub d_fake: Vec<f32>,
+}
+
+/// Sample quality, each beside the same figure for real data (the ceiling).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quality {
+    /// The 2-D mixture protocol.
+    Points {
+        /// Of 2,500 generated points.
+        generated: PointsReport,
+        /// Of 2,500 points drawn from the mixture itself.
+        real: PointsReport,
+    },
+    /// Classifier and manifold scores.
+    Images {
+        /// The classifier's accuracy on the held-out real images.
+        classifier_accuracy: f64,
+        /// Of generated images, as many as there are held-out ones.
+        generated: ImageReport,
+        /// Of the held-out real images.
+        heldout: ImageReport,
+    },
+    /// Images without labels: manifold scores only.
+    UnlabelledImages {
+        /// Precision and recall of generated images against the training images.
+        generated: (f64, f64),
+        /// The same for held-out real images.
+        heldout: (f64, f64),
+    },
+}
+
+/// What a training run produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// Data set name.
+    pub dataset: &'static str,
+    /// Network pair.
+    pub arch: Arch,
+    /// Generator and Discriminator parameter counts.
+    pub params: (usize, usize),
+    /// Steps taken.
+    pub steps: u32,
+    /// Minibatch size.
+    pub batch: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Wall-clock time of the training loop, seconds.
+    pub train_seconds: f64,
+    /// Statistics of the last step.
+    pub last: StepStatsJson,
+    /// Training curves.
+    pub history: History,
+    /// Sample quality.
+    pub quality: Quality,
+    /// Files written.
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
+}
+
+/// [`StepStats`] in a serialisable form.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StepStatsJson {
+    /// Discriminator loss.
+    pub d_loss: f32,
+    /// Generator loss.
+    pub g_loss: f32,
+    /// Mean D(x).
+    pub d_real: f32,
+    /// Mean D(G(z)).
+    pub d_fake: f32,
+}
+
+impl From<StepStats> for StepStatsJson {
+    fn from(s: StepStats) -> Self {
+        StepStatsJson { d_loss: s.d_loss, g_loss: s.g_loss, d_real: s.d_real, d_fake: s.d_fake }
+    }
+}
+
+/// Real data, loaded.
+enum Real {
+    Images { train: Images, heldout: Images },
+    Points(Mixture),
+}
+
+/// Trains, evaluates and (with `opts.out`) writes results.
+pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
+    ensure!(opts.steps > 0, "--steps must be at least 1");
+    ensure!(opts.batch > 0, "--batch must be at least 1");
+    ensure!(opts.d_steps > 0, "--d-steps must be at least 1");
+    for (name, lr) in [("--lr-g", opts.g_adam.lr), ("--lr-d", opts.d_adam.lr)] {
+        ensure!(lr.is_finite() && lr > 0.0, "{name} must be a positive number, got {lr}");
+    }
+    let real = match &opts.dataset {
+        Dataset::Digits => {
+            let (train, heldout) = data::digits()?.train_heldout(0);
+            Real::Images { train, heldout }
+        }
+        Dataset::Idx(path) => {
+            let all = data::idx_images(path)?;
+            ensure!(
+                (all.rows, all.cols) == (28, 28),
+                "{}: {}×{} images; picogan's image models for IDX files are built for 28×28",
+                path.display(),
+                all.rows,
+                all.cols
+            );
+            ensure!(all.len() >= 10, "{}: only {} images", path.display(), all.len());
+            let (train, heldout) = all.train_heldout(0);
+            Real::Images { train, heldout }
+        }
+        Dataset::Ring8 => Real::Points(Mixture::ring8()),
+        Dataset::Grid25 => Real::Points(Mixture::grid25()),
+    };
+
+    let width = match &real {
+        Real::Images { train, .. } => train.dim(),
+        Real::Points(_) => 2,
+    };
+    crate::with_models!(width, opts.arch, |G, D, X| run::<G, D, X>(opts, &real))
+}
+
+fn run<G, D, const X: usize>(opts: &TrainOptions, real: &Real) -> Result<TrainReport>
+where
+    G: Layer<Output = [f32; X]>,
+    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+{
+    let mut init_rng = rng_stream(opts.seed, Stream::Init);
+    let mut g = G::ZEROED;
+    let mut d = D::ZEROED;
+    g.init(Init::PyTorchDefault, &mut init_rng);
+    d.init(Init::PyTorchDefault, &mut init_rng);
+    let mut gan = Box::new(Gan::new(g, d, Adam::new(opts.g_adam), Adam::new(opts.d_adam)));
+    let cfg = StepConfig { batch: opts.batch, d_steps: opts.d_steps, g_loss: opts.g_loss };
+
+    let mut data_rng = rng_stream(opts.seed, Stream::Data);
+    let mut noise_rng = rng_stream(opts.seed, Stream::Noise);
+    let bar = progress_bar(opts);
+    let window = (opts.steps / 400).max(1);
+    let mut history = History::default();
+    let mut acc = [0.0f32; 4];
+    let mut last = StepStats::default();
+    let started = Instant::now();
+    for step in 1..=opts.steps {
+        let f = opts.schedule.factor(step, opts.steps);
+        gan.g_opt.set_lr(opts.g_adam.lr * f);
+        gan.d_opt.set_lr(opts.d_adam.lr * f);
+        let stats = gan
+            .step(
+                &cfg,
+                |x: &mut [f32; X]| draw_real(real, &mut data_rng, x),
+                |z: &mut G::Input| noise::gaussian(&mut noise_rng, z.as_mut_slice()),
+            )
+            .context("training step")?;
+        if !stats.is_finite() {
+            bar.abandon();
+            bail!(
+                "training diverged at step {step} (D loss {}, G loss {}); no weights were written: \
+                 try lower learning rates",
+                stats.d_loss,
+                stats.g_loss
+            );
+        }
+        last = stats;
+        for (a, v) in acc.iter_mut().zip([stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake]) {
+            *a += v / window as f32;
+        }
+        if step % window == 0 || step == opts.steps {
+            history.step.push(step);
+            history.d_loss.push(acc[0]);
+            history.g_loss.push(acc[1]);
+            history.d_real.push(acc[2]);
+            history.d_fake.push(acc[3]);
+            bar.set_message(format!(
+                "D loss {:.3}  G loss {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
+                acc[0], acc[1], acc[2], acc[3]
+            ));
+            acc = [0.0; 4];
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let train_seconds = started.elapsed().as_secs_f64();
+    ensure!(
+        gan.g.is_finite() && gan.d.is_finite(),
+        "training left non-finite weights; no weights were written"
+    );
+
+    let mut report = TrainReport {
+        dataset: opts.dataset.name(),
+        arch: opts.arch,
+        params: (G::PARAMS, D::PARAMS),
+        steps: opts.steps,
+        batch: opts.batch,
+        seed: opts.seed,
+        train_seconds,
+        last: last.into(),
+        history,
+        quality: evaluate::<G, X>(&gan.g, real, opts.seed)?,
+        files: Vec::new(),
+    };
+    if let Some(out) = &opts.out {
+        report.files = write_results::<G, D, X>(out, opts, &gan.g, &gan.d, real, &report)?;
+    }
+    Ok(report)
+}
+
+fn progress_bar(opts: &TrainOptions) -> ProgressBar {
+    if !opts.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(u64::from(opts.steps));
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps  {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn draw_real<R: Rng, const X: usize>(real: &Real, rng: &mut R, x: &mut [f32; X]) {
+    match real {
+        Real::Images { train, .. } => {
+            let i = (rng.next_u64() % train.len() as u64) as usize;
+            x.copy_from_slice(train.image(i));
+        }
+        Real::Points(mix) => mix.sample(rng, x),
+    }
+}
+
+/// Draws `n` samples from `g` with noise from the given seed: `[n][X]`, flat.
+pub fn generate<G: Layer>(g: &G, n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rng_stream(seed, Stream::Sample);
+    let mut z = G::Input::ZERO;
+    let mut y = G::Output::ZERO;
+    let mut cache = G::CACHE;
+    let mut out = Vec::with_capacity(n * G::Output::LEN);
+    for _ in 0..n {
+        noise::gaussian(&mut rng, z.as_mut_slice());
+        g.forward(&z, &mut y, &mut cache);
+        out.extend_from_slice(y.as_slice());
+    }
+    out
+}
+
+fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(g: &G, real: &Real, seed: u64) -> Result<Quality> {
+    match real {
+        Real::Points(mix) => {
+            let fake = as_points(&generate(g, metrics::POINTS_EVAL, seed));
+            let truth = mix.draw(metrics::POINTS_EVAL, rng_stream(seed, Stream::Eval));
+            Ok(Quality::Points {
+                generated: metrics::points_report(mix, &fake),
+                real: metrics::points_report(mix, &truth),
+            })
+        }
+        Real::Images { train, heldout } => {
+            // Manifold scores compare against at most 2,000 training images: the k-NN
+            // search is quadratic in their number.
+            let reference = subset(train, 2_000);
+            let fake = generate(g, heldout.len(), seed);
+            if train.labels.is_none() {
+                let pr = |s: &[f32]| metrics::precision_recall(&reference.pixels, s, X, 3);
+                return Ok(Quality::UnlabelledImages {
+                    generated: pr(&fake),
+                    heldout: pr(&heldout.pixels),
+                });
+            }
+            let clf = Classifier::<X>::train(train, seed)?;
+            Ok(Quality::Images {
+                classifier_accuracy: clf.accuracy(heldout),
+                generated: metrics::image_report(&clf, &reference, &fake),
+                heldout: metrics::image_report(&clf, &reference, &heldout.pixels),
+            })
+        }
+    }
+}
+
+fn subset(images: &Images, n: usize) -> Images {
+    let take: Vec<usize> = (0..images.len()).step_by(images.len().div_ceil(n).max(1)).collect();
+    images.split(&take).0
+}
+
+/// `[n][2]` flat to points.
+pub fn as_points(flat: &[f32]) -> Vec<[f32; 2]> {
+    flat.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
+}
+
+fn write_results<G, D, const X: usize>(
+    out: &Path,
+    opts: &TrainOptions,
+    g: &G,
+    d: &D,
+    real: &Real,
+    report: &TrainReport,
+) -> Result<Vec<PathBuf>>
+where
+    G: Layer<Output = [f32; X]>,
+    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+{
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut files = Vec::new();
+    let info = |role: &str| ModelInfo {
+        dataset: opts.dataset.name().into(),
+        arch: opts.arch.name().into(),
+        role: role.into(),
+    };
+
+    let path = out.join("generator.safetensors");
+    weights::save(g, &info("generator"), &path)?;
+    files.push(path);
+    let path = out.join("discriminator.safetensors");
+    weights::save(d, &info("discriminator"), &path)?;
+    files.push(path);
+
+    let path = out.join("samples.png");
+    match real {
+        Real::Images { heldout, .. } => {
+            let n = 100.min(heldout.len());
+            let fake = generate(g, n, opts.seed);
+            let panels = [
+                plot::Panel { caption: "generated", images: &fake },
+                plot::Panel { caption: "real (held out)", images: &heldout.pixels[..n * X] },
+            ];
+            let scale = if heldout.rows <= 8 { 4 } else { 2 };
+            plot::image_panels(&path, &panels, heldout.rows, heldout.cols, scale)?;
+        }
+        Real::Points(mix) => {
+            let fake = as_points(&generate(g, metrics::POINTS_EVAL, opts.seed));
+            let truth = mix.draw(metrics::POINTS_EVAL, rng_stream(opts.seed, Stream::Eval));
+            plot::scatter(&path, mix.name, &truth, &fake, &mix.means)?;
+            let csv = out.join("samples.csv");
+            crate::write_points_csv(&csv, &fake)?;
+            files.push(csv);
+        }
+    }
+    files.push(path);
+
+    let path = out.join("training.png");
+    let h = &report.history;
+    let xs: Vec<f32> = h.step.iter().map(|&s| s as f32).collect();
+    let groups = [
+        (
+            "losses",
+            vec![
+                plot::Series { label: "D loss", ys: &h.d_loss },
+                plot::Series { label: "G loss", ys: &h.g_loss },
+            ],
+        ),
+        (
+            "discriminator outputs",
+            vec![
+                plot::Series { label: "D(x), real", ys: &h.d_real },
+                plot::Series { label: "D(G(z)), generated", ys: &h.d_fake },
+            ],
+        ),
+    ];
+    plot::curves(&path, &xs, "generator step", &groups)?;
+    files.push(path);
+
+    let path = out.join("metrics.json");
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    files.push(path);
+    Ok(files)
+}
