@@ -161,10 +161,12 @@ impl<F: Activation, const N: usize> Layer for Map<F, N> {
 mod tests {
     use super::*;
 
+    type Case = (fn(f32) -> f32, f32, f32);
+
     #[test]
     fn values_at_known_points() {
         // (function, x, expected f(x)); expected values exact or from the closed form.
-        let table: [(fn(f32) -> f32, f32, f32); 8] = [
+        let table: [Case; 8] = [
             (ReluFn::f, -2.0, 0.0),
             (ReluFn::f, 3.0, 3.0),
             (LeakyReluFn::<200>::f, -2.0, -0.4),

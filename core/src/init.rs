@@ -75,7 +75,7 @@ mod tests {
         // 4096 uniform draws: the extremes land within 1% of the bound with
         // probability 1 - 2·0.99^4096, indistinguishable from 1.
         assert!(
-            lo >= -0.125 && lo < -0.12 && hi <= 0.125 && hi > 0.12,
+            (-0.125..-0.12).contains(&lo) && hi <= 0.125 && hi > 0.12,
             "{lo} {hi}"
         );
     }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 const DIGITS_CSV_GZ: &[u8] = include_bytes!("../../data/optdigits-8x8.csv.gz");
 
 /// A set of images with pixel values scaled to [-1, 1], the range of a Tanh output.
+#[derive(Clone, Debug)]
 pub struct Images {
     /// Image height and width in pixels.
     pub rows: usize,
@@ -55,8 +56,14 @@ impl Images {
             Images {
                 rows: self.rows,
                 cols: self.cols,
-                pixels: idx.iter().flat_map(|&i| self.image(i).iter().copied()).collect(),
-                labels: self.labels.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect()),
+                pixels: idx
+                    .iter()
+                    .flat_map(|&i| self.image(i).iter().copied())
+                    .collect(),
+                labels: self
+                    .labels
+                    .as_ref()
+                    .map(|l| idx.iter().map(|&i| l[i]).collect()),
             }
         };
         (pick(true), pick(false))
@@ -76,26 +83,48 @@ impl Images {
 /// The built-in digits: 8×8, intensities 0..16 mapped linearly to [-1, 1].
 pub fn digits() -> Result<Images> {
     let mut text = String::new();
-    GzDecoder::new(DIGITS_CSV_GZ).read_to_string(&mut text).context("built-in digits")?;
+    GzDecoder::new(DIGITS_CSV_GZ)
+        .read_to_string(&mut text)
+        .context("built-in digits")?;
     parse_digits_csv(&text)
 }
 
 fn parse_digits_csv(text: &str) -> Result<Images> {
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let fields: Vec<&str> = line.split(',').collect();
-        ensure!(fields.len() == 65, "digits line {}: {} fields, expected 65", n + 1, fields.len());
+        ensure!(
+            fields.len() == 65,
+            "digits line {}: {} fields, expected 65",
+            n + 1,
+            fields.len()
+        );
         for f in &fields[..64] {
-            let v: u8 = f.trim().parse().with_context(|| format!("digits line {}", n + 1))?;
+            let v: u8 = f
+                .trim()
+                .parse()
+                .with_context(|| format!("digits line {}", n + 1))?;
             ensure!(v <= 16, "digits line {}: intensity {v} above 16", n + 1);
             pixels.push(f32::from(v) / 8.0 - 1.0);
         }
-        let label: u8 = fields[64].trim().parse().with_context(|| format!("digits line {}", n + 1))?;
+        let label: u8 = fields[64]
+            .trim()
+            .parse()
+            .with_context(|| format!("digits line {}", n + 1))?;
         ensure!(label < 10, "digits line {}: label {label}", n + 1);
         labels.push(label);
     }
-    Ok(Images { rows: 8, cols: 8, pixels, labels: Some(labels) })
+    Ok(Images {
+        rows: 8,
+        cols: 8,
+        pixels,
+        labels: Some(labels),
+    })
 }
 
 /// Reads an IDX image file (LeCun's MNIST format, as Fashion-MNIST ships it), gzipped or
@@ -104,7 +133,11 @@ pub fn idx_images(path: &Path) -> Result<Images> {
     let bytes = read_maybe_gz(path)?;
     let (dims, body) = idx_header(&bytes, path)?;
     let [n, rows, cols] = dims[..] else {
-        bail!("{}: {} dimensions, expected 3 (images × rows × cols)", path.display(), dims.len());
+        bail!(
+            "{}: {} dimensions, expected 3 (images × rows × cols)",
+            path.display(),
+            dims.len()
+        );
     };
     let pixels = body.iter().map(|&p| f32::from(p) / 127.5 - 1.0).collect();
     let labels = match labels_path(path) {
@@ -121,7 +154,12 @@ pub fn idx_images(path: &Path) -> Result<Images> {
         }
         _ => None,
     };
-    Ok(Images { rows, cols, pixels, labels })
+    Ok(Images {
+        rows,
+        cols,
+        pixels,
+        labels,
+    })
 }
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
@@ -141,9 +179,20 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
 /// returns the dimensions and exactly the data they describe.
 fn idx_header<'a>(bytes: &'a [u8], path: &Path) -> Result<(Vec<usize>, &'a [u8])> {
     let shown = path.display();
-    ensure!(bytes.len() >= 4, "{shown}: too short for an IDX file ({} bytes)", bytes.len());
-    ensure!(bytes[0] == 0 && bytes[1] == 0, "{shown}: not an IDX file (bad magic)");
-    ensure!(bytes[2] == 0x08, "{shown}: IDX element type {:#04x}, expected 0x08 (u8)", bytes[2]);
+    ensure!(
+        bytes.len() >= 4,
+        "{shown}: too short for an IDX file ({} bytes)",
+        bytes.len()
+    );
+    ensure!(
+        bytes[0] == 0 && bytes[1] == 0,
+        "{shown}: not an IDX file (bad magic)"
+    );
+    ensure!(
+        bytes[2] == 0x08,
+        "{shown}: IDX element type {:#04x}, expected 0x08 (u8)",
+        bytes[2]
+    );
     let ndim = usize::from(bytes[3]);
     let header = 4 + 4 * ndim;
     ensure!(bytes.len() >= header, "{shown}: truncated IDX header");
@@ -186,14 +235,25 @@ impl Mixture {
                 [a.cos() as f32, a.sin() as f32]
             })
             .collect();
-        Mixture { name: "ring8", means, sigma: 0.01 }
+        Mixture {
+            name: "ring8",
+            means,
+            sigma: 0.01,
+        }
     }
 
     /// A 5×5 grid of modes at {-4, -2, 0, 2, 4}², σ = 0.05.
     pub fn grid25() -> Self {
         let ticks = [-4.0, -2.0, 0.0, 2.0, 4.0];
-        let means = ticks.iter().flat_map(|&x| ticks.iter().map(move |&y| [x, y])).collect();
-        Mixture { name: "grid25", means, sigma: 0.05 }
+        let means = ticks
+            .iter()
+            .flat_map(|&x| ticks.iter().map(move |&y| [x, y]))
+            .collect();
+        Mixture {
+            name: "grid25",
+            means,
+            sigma: 0.05,
+        }
     }
 
     /// One point into `out[..2]`: a uniformly chosen mode plus Gaussian noise.
@@ -228,7 +288,10 @@ mod tests {
         assert_eq!((d.len(), d.dim()), (1797, 64));
         let labels = d.labels.as_ref().unwrap();
         for c in 0..10 {
-            assert!(labels.iter().filter(|&&l| l == c).count() >= 170, "class {c}");
+            assert!(
+                labels.iter().filter(|&&l| l == c).count() >= 170,
+                "class {c}"
+            );
         }
         assert!(d.pixels.iter().all(|p| (-1.0..=1.0).contains(p)));
     }
@@ -246,7 +309,10 @@ mod tests {
         let err = parse_digits_csv("0,1\n").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
         let line = format!("{}17,3", "0,".repeat(63));
-        assert!(parse_digits_csv(&line).unwrap_err().to_string().contains("above 16"));
+        assert!(parse_digits_csv(&line)
+            .unwrap_err()
+            .to_string()
+            .contains("above 16"));
     }
 
     #[test]

@@ -57,8 +57,10 @@ pub fn write_points_csv(path: &Path, points: &[[f32; 2]]) -> Result<()> {
     for p in points {
         text.push_str(&format!("{},{}\n", p[0], p[1]));
     }
-    let mut f = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+    let mut f =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Evaluates `$body` with `$G`, `$D` and `$X` naming the Generator type, the Discriminator

@@ -84,9 +84,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The seed-sized networks with their Adam state are a few MiB; building them by value
     // needs more stack than a default main thread may have.
-    let worker = std::thread::Builder::new().stack_size(256 << 20).spawn(move || run(cli));
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || run(cli));
     let result = match worker {
-        Ok(handle) => handle.join().unwrap_or_else(|_| Err(anyhow::anyhow!("internal error"))),
+        Ok(handle) => handle
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error"))),
         Err(e) => Err(e.into()),
     };
     match result {
@@ -122,12 +126,18 @@ fn train_command(a: TrainArgs) -> Result<()> {
     o.d_adam.lr = a.lr_d.or(a.lr_g).unwrap_or(o.d_adam.lr);
     o.g_adam.beta1 = a.beta1;
     o.d_adam.beta1 = a.beta1;
-    anyhow::ensure!((0.0..1.0).contains(&a.beta1), "--beta1 must be in [0, 1), got {}", a.beta1);
+    anyhow::ensure!(
+        (0.0..1.0).contains(&a.beta1),
+        "--beta1 must be in [0, 1), got {}",
+        a.beta1
+    );
     o.schedule = a.schedule;
     if a.minimax {
         o.g_loss = GeneratorLoss::Minimax;
     }
-    let out = a.out.unwrap_or_else(|| PathBuf::from("picogan-out").join(a.dataset.name()));
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("picogan-out").join(a.dataset.name()));
     o.out = Some(out.clone());
     o.progress = true;
 
@@ -140,10 +150,19 @@ fn train_command(a: TrainArgs) -> Result<()> {
         o.seed
     );
     let r = train::train(&o)?;
-    println!("trained in {:.1} s; {}", r.train_seconds, summary(&r.quality));
+    println!(
+        "trained in {:.1} s; {}",
+        r.train_seconds,
+        summary(&r.quality)
+    );
     println!("wrote to {}/:", out.display());
     for f in &r.files {
-        println!("  {}", f.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+        println!(
+            "  {}",
+            f.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -38,7 +38,10 @@ pub fn points_report(mix: &Mixture, points: &[[f32; 2]]) -> PointsReport {
             .iter()
             .map(|m| f64::from(p[0] - m[0]).hypot(f64::from(p[1] - m[1])))
             .enumerate()
-            .fold((0, f64::INFINITY), |best, (i, d)| if d < best.1 { (i, d) } else { best });
+            .fold(
+                (0, f64::INFINITY),
+                |best, (i, d)| if d < best.1 { (i, d) } else { best },
+            );
         if dist < 3.0 * f64::from(mix.sigma) {
             hist[mode] += 1;
         }
@@ -56,7 +59,11 @@ pub fn points_report(mix: &Mixture, points: &[[f32; 2]]) -> PointsReport {
         modes_captured: hist.iter().filter(|&&c| c > 0).count(),
         modes: k,
         high_quality_pct: 100.0 * hq as f64 / points.len().max(1) as f64,
-        reverse_kl: if hq == 0 { f64::INFINITY } else { (k as f64).ln() - entropy },
+        reverse_kl: if hq == 0 {
+            f64::INFINITY
+        } else {
+            (k as f64).ln() - entropy
+        },
         samples: points.len(),
     }
 }
@@ -73,8 +80,15 @@ impl<const X: usize> Classifier<X> {
     /// Trains on `train` (which must carry labels): Adam (lr 1e-3), minibatches of 32,
     /// 30 epochs in a seeded order.
     pub fn train(train: &Images, seed: u64) -> anyhow::Result<Self> {
-        let labels = train.labels.as_ref().ok_or_else(|| anyhow::anyhow!("images have no labels"))?;
-        anyhow::ensure!(train.dim() == X, "classifier for {X} pixels given {}", train.dim());
+        let labels = train
+            .labels
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("images have no labels"))?;
+        anyhow::ensure!(
+            train.dim() == X,
+            "classifier for {X} pixels given {}",
+            train.dim()
+        );
         let mut rng = crate::rng(seed);
         let mut net = Box::new(ClassifierNet::<X>::ZEROED);
         net.init(Init::PyTorchDefault, &mut rng);
@@ -110,7 +124,9 @@ impl<const X: usize> Classifier<X> {
 
     /// Share of `images` classified as labelled.
     pub fn accuracy(&self, images: &Images) -> f64 {
-        let Some(labels) = images.labels.as_ref() else { return f64::NAN };
+        let Some(labels) = images.labels.as_ref() else {
+            return f64::NAN;
+        };
         let right = (0..images.len())
             .filter(|&i| self.predict(images.image(i)) == usize::from(labels[i]))
             .count();
@@ -119,7 +135,8 @@ impl<const X: usize> Classifier<X> {
 }
 
 fn as_array<const X: usize>(x: &[f32]) -> &[f32; X] {
-    x.try_into().expect("image width checked when the classifier was trained")
+    x.try_into()
+        .expect("image width checked when the classifier was trained")
 }
 
 /// Classifier-based and manifold-based scores of a set of images against real ones.
@@ -187,7 +204,10 @@ pub fn precision_recall(real: &[f32], fake: &[f32], dim: usize, k: usize) -> (f6
     let share = |pts: &[&[f32]], set: &[&[f32]], radii: &[f32]| {
         pts.iter().filter(|p| inside(p, set, radii)).count() as f64 / pts.len().max(1) as f64
     };
-    (share(&fake, &real, &real_radii), share(&real, &fake, &fake_radii))
+    (
+        share(&fake, &real, &real_radii),
+        share(&real, &fake, &fake_radii),
+    )
 }
 
 /// Squared distance from each point to its k-th nearest other point.
@@ -246,7 +266,11 @@ mod tests {
         let pts = mix.draw(POINTS_EVAL, crate::rng(5));
         let r = points_report(&mix, &pts);
         assert_eq!(r.modes_captured, 8);
-        assert!((r.high_quality_pct - 98.9).abs() < 1.0, "{}", r.high_quality_pct);
+        assert!(
+            (r.high_quality_pct - 98.9).abs() < 1.0,
+            "{}",
+            r.high_quality_pct
+        );
     }
 
     #[test]

@@ -41,7 +41,11 @@ pub fn image_panels(
 ) -> Result<()> {
     register_font();
     let dim = rows * cols;
-    let per_panel = panels.iter().map(|p| p.images.len() / dim).max().unwrap_or(0);
+    let per_panel = panels
+        .iter()
+        .map(|p| p.images.len() / dim)
+        .max()
+        .unwrap_or(0);
     let grid = (per_panel as f64).sqrt().ceil().max(1.0) as usize;
     let cell = cols * scale + 2;
     let (pw, ph) = (grid * cell, per_panel.div_ceil(grid) * (rows * scale + 2));
@@ -52,16 +56,26 @@ pub fn image_panels(
     root.fill(&WHITE).map_err(err)?;
     for (k, panel) in panels.iter().enumerate() {
         let x0 = gap + k * (pw + gap);
-        root.draw(&Text::new(panel.caption, (x0 as i32, 6), (FAMILY, 16).into_font()))
-            .map_err(err)?;
+        root.draw(&Text::new(
+            panel.caption,
+            (x0 as i32, 6),
+            (FAMILY, 16).into_font(),
+        ))
+        .map_err(err)?;
         for (i, img) in panel.images.chunks_exact(dim).enumerate() {
-            let (gx, gy) = (x0 + (i % grid) * cell, top + (i / grid) * (rows * scale + 2));
+            let (gx, gy) = (
+                x0 + (i % grid) * cell,
+                top + (i / grid) * (rows * scale + 2),
+            );
             for (p, &v) in img.iter().enumerate() {
                 // -1 is white paper, +1 black ink, as the digits were written
                 let shade = (255.0 * (1.0 - (v.clamp(-1.0, 1.0) + 1.0) / 2.0)).round() as u8;
                 let (px, py) = (gx + (p % cols) * scale, gy + (p / cols) * scale);
                 root.draw(&Rectangle::new(
-                    [(px as i32, py as i32), ((px + scale) as i32, (py + scale) as i32)],
+                    [
+                        (px as i32, py as i32),
+                        ((px + scale) as i32, (py + scale) as i32),
+                    ],
                     RGBColor(shade, shade, shade).filled(),
                 ))
                 .map_err(err)?;
@@ -80,16 +94,30 @@ pub struct Series<'a> {
 }
 
 /// Draws curves over a shared x axis in a chart of its own, one chart per group, stacked.
-pub fn curves(path: &Path, xs: &[f32], x_label: &str, groups: &[(&str, Vec<Series<'_>>)]) -> Result<()> {
+pub fn curves(
+    path: &Path,
+    xs: &[f32],
+    x_label: &str,
+    groups: &[(&str, Vec<Series<'_>>)],
+) -> Result<()> {
     register_font();
     let root = BitMapBackend::new(path, (900, 360 * groups.len() as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let areas = root.split_evenly((groups.len(), 1));
     let x_max = xs.last().copied().unwrap_or(1.0).max(1.0);
     for (area, (title, series)) in areas.iter().zip(groups) {
-        let finite = series.iter().flat_map(|s| s.ys.iter().copied()).filter(|v| v.is_finite());
-        let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
-        let (lo, hi) = if lo < hi { (lo, hi) } else { (lo.min(0.0) - 1.0, hi.max(0.0) + 1.0) };
+        let finite = series
+            .iter()
+            .flat_map(|s| s.ys.iter().copied())
+            .filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
+            (l.min(v), h.max(v))
+        });
+        let (lo, hi) = if lo < hi {
+            (lo, hi)
+        } else {
+            (lo.min(0.0) - 1.0, hi.max(0.0) + 1.0)
+        };
         let pad = 0.05 * (hi - lo);
         let mut chart = ChartBuilder::on(area)
             .caption(*title, (FAMILY, 18))
@@ -107,7 +135,10 @@ pub fn curves(path: &Path, xs: &[f32], x_label: &str, groups: &[(&str, Vec<Serie
         for (i, s) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             chart
-                .draw_series(LineSeries::new(xs.iter().copied().zip(s.ys.iter().copied()), color))
+                .draw_series(LineSeries::new(
+                    xs.iter().copied().zip(s.ys.iter().copied()),
+                    color,
+                ))
                 .map_err(err)?
                 .label(s.label)
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color));
@@ -124,11 +155,20 @@ pub fn curves(path: &Path, xs: &[f32], x_label: &str, groups: &[(&str, Vec<Serie
 }
 
 /// Scatter plot of generated points over real ones, with the mixture's means marked.
-pub fn scatter(path: &Path, title: &str, real: &[[f32; 2]], fake: &[[f32; 2]], means: &[[f32; 2]]) -> Result<()> {
+pub fn scatter(
+    path: &Path,
+    title: &str,
+    real: &[[f32; 2]],
+    fake: &[[f32; 2]],
+    means: &[[f32; 2]],
+) -> Result<()> {
     register_font();
     let root = BitMapBackend::new(path, (640, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let all = real.iter().chain(means).chain(fake.iter().filter(|p| p[0].is_finite() && p[1].is_finite()));
+    let all = real
+        .iter()
+        .chain(means)
+        .chain(fake.iter().filter(|p| p[0].is_finite() && p[1].is_finite()));
     let r = all.fold(1.0f32, |m, p| m.max(p[0].abs()).max(p[1].abs())) * 1.1;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FAMILY, 18))
@@ -137,9 +177,15 @@ pub fn scatter(path: &Path, title: &str, real: &[[f32; 2]], fake: &[[f32; 2]], m
         .y_label_area_size(40)
         .build_cartesian_2d(-r..r, -r..r)
         .map_err(err)?;
-    chart.configure_mesh().label_style((FAMILY, 13)).draw().map_err(err)?;
+    chart
+        .configure_mesh()
+        .label_style((FAMILY, 13))
+        .draw()
+        .map_err(err)?;
     let dots = |pts: &[[f32; 2]], color: RGBAColor| {
-        pts.iter().map(move |p| Circle::new((p[0], p[1]), 2, color.filled())).collect::<Vec<_>>()
+        pts.iter()
+            .map(move |p| Circle::new((p[0], p[1]), 2, color.filled()))
+            .collect::<Vec<_>>()
     };
     chart
         .draw_series(dots(real, BLUE.mix(0.3)))
@@ -152,7 +198,11 @@ pub fn scatter(path: &Path, title: &str, real: &[[f32; 2]], fake: &[[f32; 2]], m
         .label("generated")
         .legend(|(x, y)| Circle::new((x, y), 4, RED.filled()));
     chart
-        .draw_series(means.iter().map(|m| Cross::new((m[0], m[1]), 6, BLACK.stroke_width(2))))
+        .draw_series(
+            means
+                .iter()
+                .map(|m| Cross::new((m[0], m[1]), 6, BLACK.stroke_width(2))),
+        )
         .map_err(err)?
         .label("mode means")
         .legend(|(x, y)| Cross::new((x, y), 5, BLACK));

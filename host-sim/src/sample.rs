@@ -21,8 +21,7 @@ pub struct Written {
 pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Written> {
     ensure!(n > 0, "--n must be at least 1");
     let shown = weights_path.display().to_string();
-    let bytes =
-        std::fs::read(weights_path).with_context(|| format!("cannot read {shown}"))?;
+    let bytes = std::fs::read(weights_path).with_context(|| format!("cannot read {shown}"))?;
     let info = weights::read_info(&bytes, &shown)?;
     ensure!(
         info.role == "generator",
@@ -40,9 +39,12 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
         "ring8" | "grid25" => 2,
         other => bail!("{shown}: unknown data set `{other}`"),
     };
-    crate::with_models!(width, arch, |G, D, X| draw::<G>(&bytes, &shown, &info, n, seed, out))
+    crate::with_models!(width, arch, |G, D, X| draw::<G>(
+        &bytes, &shown, &info, n, seed, out
+    ))
 }
 
+#[inline(never)] // see `train::run`
 fn draw<G: Layer>(
     bytes: &[u8],
     shown: &str,
@@ -77,7 +79,10 @@ fn draw<G: Layer>(
         _ => {
             let side = if samples.len() / n == 64 { 8 } else { 28 };
             let caption = format!("{n} samples, seed {seed}");
-            let panels = [plot::Panel { caption: &caption, images: &samples }];
+            let panels = [plot::Panel {
+                caption: &caption,
+                images: &samples,
+            }];
             plot::image_panels(&png, &panels, side, side, if side == 8 { 4 } else { 2 })?;
         }
     }

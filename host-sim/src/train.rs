@@ -37,7 +37,9 @@ impl FromStr for Dataset {
             "grid25" => Ok(Dataset::Grid25),
             _ => match s.strip_prefix("idx:") {
                 Some(p) if !p.is_empty() => Ok(Dataset::Idx(PathBuf::from(p))),
-                _ => Err(format!("unknown data set `{s}`: use digits, ring8, grid25 or idx:PATH")),
+                _ => Err(format!(
+                    "unknown data set `{s}`: use digits, ring8, grid25 or idx:PATH"
+                )),
             },
         }
     }
@@ -141,7 +143,10 @@ impl TrainOptions {
             Dataset::Ring8 | Dataset::Grid25 => (20_000, 128, 1e-3),
             Dataset::Idx(_) => (3_000, 64, 2e-4),
         };
-        let adam = AdamConfig { lr, ..AdamConfig::GAN };
+        let adam = AdamConfig {
+            lr,
+            ..AdamConfig::GAN
+        };
         TrainOptions {
             dataset,
             arch: Arch::Small,
@@ -246,7 +251,12 @@ pub struct StepStatsJson {
 
 impl From<StepStats> for StepStatsJson {
     fn from(s: StepStats) -> Self {
-        StepStatsJson { d_loss: s.d_loss, g_loss: s.g_loss, d_real: s.d_real, d_fake: s.d_fake }
+        StepStatsJson {
+            d_loss: s.d_loss,
+            g_loss: s.g_loss,
+            d_real: s.d_real,
+            d_fake: s.d_fake,
+        }
     }
 }
 
@@ -262,7 +272,10 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     ensure!(opts.batch > 0, "--batch must be at least 1");
     ensure!(opts.d_steps > 0, "--d-steps must be at least 1");
     for (name, lr) in [("--lr-g", opts.g_adam.lr), ("--lr-d", opts.d_adam.lr)] {
-        ensure!(lr.is_finite() && lr > 0.0, "{name} must be a positive number, got {lr}");
+        ensure!(
+            lr.is_finite() && lr > 0.0,
+            "{name} must be a positive number, got {lr}"
+        );
     }
     let real = match &opts.dataset {
         Dataset::Digits => {
@@ -278,7 +291,12 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
                 all.rows,
                 all.cols
             );
-            ensure!(all.len() >= 10, "{}: only {} images", path.display(), all.len());
+            ensure!(
+                all.len() >= 10,
+                "{}: only {} images",
+                path.display(),
+                all.len()
+            );
             let (train, heldout) = all.train_heldout(0);
             Real::Images { train, heldout }
         }
@@ -293,6 +311,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     crate::with_models!(width, opts.arch, |G, D, X| run::<G, D, X>(opts, &real))
 }
 
+// Not inlined: each model pair's networks are built by value on the stack before they are
+// boxed, and inlining every pair into `train` would reserve all their frames at once.
+#[inline(never)]
 fn run<G, D, const X: usize>(opts: &TrainOptions, real: &Real) -> Result<TrainReport>
 where
     G: Layer<Output = [f32; X]>,
@@ -303,8 +324,17 @@ where
     let mut d = D::ZEROED;
     g.init(Init::PyTorchDefault, &mut init_rng);
     d.init(Init::PyTorchDefault, &mut init_rng);
-    let mut gan = Box::new(Gan::new(g, d, Adam::new(opts.g_adam), Adam::new(opts.d_adam)));
-    let cfg = StepConfig { batch: opts.batch, d_steps: opts.d_steps, g_loss: opts.g_loss };
+    let mut gan = Box::new(Gan::new(
+        g,
+        d,
+        Adam::new(opts.g_adam),
+        Adam::new(opts.d_adam),
+    ));
+    let cfg = StepConfig {
+        batch: opts.batch,
+        d_steps: opts.d_steps,
+        g_loss: opts.g_loss,
+    };
 
     let mut data_rng = rng_stream(opts.seed, Stream::Data);
     let mut noise_rng = rng_stream(opts.seed, Stream::Noise);
@@ -335,7 +365,10 @@ where
             );
         }
         last = stats;
-        for (a, v) in acc.iter_mut().zip([stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake]) {
+        for (a, v) in acc
+            .iter_mut()
+            .zip([stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake])
+        {
             *a += v / window as f32;
         }
         if step % window == 0 || step == opts.steps {
@@ -416,7 +449,11 @@ pub fn generate<G: Layer>(g: &G, n: usize, seed: u64) -> Vec<f32> {
     out
 }
 
-fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(g: &G, real: &Real, seed: u64) -> Result<Quality> {
+fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(
+    g: &G,
+    real: &Real,
+    seed: u64,
+) -> Result<Quality> {
     match real {
         Real::Points(mix) => {
             let fake = as_points(&generate(g, metrics::POINTS_EVAL, seed));
@@ -449,7 +486,9 @@ fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(g: &G, real: &Real, see
 }
 
 fn subset(images: &Images, n: usize) -> Images {
-    let take: Vec<usize> = (0..images.len()).step_by(images.len().div_ceil(n).max(1)).collect();
+    let take: Vec<usize> = (0..images.len())
+        .step_by(images.len().div_ceil(n).max(1))
+        .collect();
     images.split(&take).0
 }
 
@@ -491,8 +530,14 @@ where
             let n = 100.min(heldout.len());
             let fake = generate(g, n, opts.seed);
             let panels = [
-                plot::Panel { caption: "generated", images: &fake },
-                plot::Panel { caption: "real (held out)", images: &heldout.pixels[..n * X] },
+                plot::Panel {
+                    caption: "generated",
+                    images: &fake,
+                },
+                plot::Panel {
+                    caption: "real (held out)",
+                    images: &heldout.pixels[..n * X],
+                },
             ];
             let scale = if heldout.rows <= 8 { 4 } else { 2 };
             plot::image_panels(&path, &panels, heldout.rows, heldout.cols, scale)?;
@@ -515,15 +560,27 @@ where
         (
             "losses",
             vec![
-                plot::Series { label: "D loss", ys: &h.d_loss },
-                plot::Series { label: "G loss", ys: &h.g_loss },
+                plot::Series {
+                    label: "D loss",
+                    ys: &h.d_loss,
+                },
+                plot::Series {
+                    label: "G loss",
+                    ys: &h.g_loss,
+                },
             ],
         ),
         (
             "discriminator outputs",
             vec![
-                plot::Series { label: "D(x), real", ys: &h.d_real },
-                plot::Series { label: "D(G(z)), generated", ys: &h.d_fake },
+                plot::Series {
+                    label: "D(x), real",
+                    ys: &h.d_real,
+                },
+                plot::Series {
+                    label: "D(G(z)), generated",
+                    ys: &h.d_fake,
+                },
             ],
         ),
     ];

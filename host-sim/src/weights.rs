@@ -64,11 +64,15 @@ pub fn read_info(bytes: &[u8], shown: &str) -> Result<ModelInfo> {
         .map_err(|e| anyhow::anyhow!("{shown}: not a safetensors file: {e}"))?;
     let m = meta.metadata().as_ref();
     let get = |k: &str| {
-        m.and_then(|m| m.get(k))
-            .cloned()
-            .with_context(|| format!("{shown}: no `{k}` in its metadata; was it written by picogan?"))
+        m.and_then(|m| m.get(k)).cloned().with_context(|| {
+            format!("{shown}: no `{k}` in its metadata; was it written by picogan?")
+        })
     };
-    Ok(ModelInfo { dataset: get("dataset")?, arch: get("arch")?, role: get("role")? })
+    Ok(ModelInfo {
+        dataset: get("dataset")?,
+        arch: get("arch")?,
+        role: get("role")?,
+    })
 }
 
 /// Loads every tensor of `L` from safetensors `bytes` into `net`.
@@ -82,7 +86,9 @@ pub fn load_into<L: Layer>(net: &mut L, bytes: &[u8], shown: &str) -> Result<()>
         let (Some(info), Some(name)) = (L::tensor_info(i), tensor_name::<L>(i)) else {
             bail!("{shown}: model describes tensor {i} inconsistently");
         };
-        let view = st.tensor(&name).with_context(|| format!("{shown}: missing tensor `{name}`"))?;
+        let view = st
+            .tensor(&name)
+            .with_context(|| format!("{shown}: missing tensor `{name}`"))?;
         ensure!(
             view.dtype() == Dtype::F32,
             "{shown}: tensor `{name}` is {:?}, expected F32",
@@ -98,7 +104,11 @@ pub fn load_into<L: Layer>(net: &mut L, bytes: &[u8], shown: &str) -> Result<()>
     }
     if st.len() != L::TENSORS {
         let expected: Vec<String> = (0..L::TENSORS).filter_map(tensor_name::<L>).collect();
-        let extra: Vec<&str> = st.names().into_iter().filter(|n| !expected.iter().any(|e| e == n)).collect();
+        let extra: Vec<&str> = st
+            .names()
+            .into_iter()
+            .filter(|n| !expected.iter().any(|e| e == n))
+            .collect();
         bail!("{shown}: unexpected tensors {extra:?}");
     }
 
@@ -118,7 +128,11 @@ mod tests {
     use picogan::Init;
 
     fn info() -> ModelInfo {
-        ModelInfo { dataset: "digits".into(), arch: "small".into(), role: "generator".into() }
+        ModelInfo {
+            dataset: "digits".into(),
+            arch: "small".into(),
+            role: "generator".into(),
+        }
     }
 
     #[test]
@@ -140,10 +154,17 @@ mod tests {
         let mut d = SmallDiscriminator::<64>::ZEROED;
         d.init(Init::PyTorchDefault, &mut crate::rng(2));
         let before = d;
-        let err = load_into(&mut d, &bytes, "g.safetensors").unwrap_err().to_string();
-        assert!(err.contains("fc.0.weight") && err.contains("shape"), "{err}");
+        let err = load_into(&mut d, &bytes, "g.safetensors")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("fc.0.weight") && err.contains("shape"),
+            "{err}"
+        );
         assert_eq!(d, before);
-        let err = load_into(&mut d, &bytes[..bytes.len() - 1], "cut").unwrap_err().to_string();
+        let err = load_into(&mut d, &bytes[..bytes.len() - 1], "cut")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("cut:"), "{err}");
     }
 }

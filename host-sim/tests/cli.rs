@@ -1,0 +1,235 @@
+//! The `picogan` command as a user runs it: files written, and one clear error line (never
+//! a panic) for bad arguments and bad files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn picogan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_picogan"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("picogan-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Asserts failure with an `error:` line that contains `needle`, and no panic.
+fn fails_with(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded; stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("error:") && first.contains(needle),
+        "{err}"
+    );
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let info = decoder.read_info().unwrap();
+    (info.info().width, info.info().height)
+}
+
+#[test]
+fn train_then_sample_digits() {
+    let dir = scratch("digits");
+    let out = dir.join("run");
+    let o = picogan(&["train", "--steps", "200", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("classes") && stdout.contains(out.to_str().unwrap()),
+        "{stdout}"
+    );
+    for f in [
+        "generator.safetensors",
+        "discriminator.safetensors",
+        "metrics.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let (w, h) = png_size(&out.join("samples.png"));
+    assert!(w > 200 && h > 100, "{w}×{h}");
+    png_size(&out.join("training.png"));
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["steps"], 200);
+    assert_eq!(
+        metrics["history"]["step"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        200
+    );
+    let covered = &metrics["quality"]["images"]["generated"]["classes_covered"];
+    assert!(covered.as_u64().unwrap() <= 10);
+
+    // the same seed draws the same picture; another seed another one
+    let weights = out.join("generator.safetensors");
+    let draw = |seed: &str, name: &str| {
+        let path = dir.join(name);
+        let o = picogan(&[
+            "sample",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--n",
+            "16",
+            "--seed",
+            seed,
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(path).unwrap()
+    };
+    assert_eq!(draw("3", "a.png"), draw("3", "b.png"));
+    assert_ne!(draw("3", "a.png"), draw("4", "c.png"));
+
+    // a discriminator is not something to sample from
+    let d = out.join("discriminator.safetensors");
+    fails_with(
+        &picogan(&["sample", "--weights", d.to_str().unwrap()]),
+        "not a generator",
+    );
+}
+
+#[test]
+fn sample_ring8_writes_csv_of_n_points() {
+    let dir = scratch("ring8");
+    let run = dir.join("run");
+    let o = picogan(&[
+        "train",
+        "--dataset",
+        "ring8",
+        "--steps",
+        "50",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("modes"));
+    let csv = std::fs::read_to_string(run.join("samples.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2_500);
+
+    let stem = dir.join("pts");
+    let w = run.join("generator.safetensors");
+    let o = picogan(&[
+        "sample",
+        "--weights",
+        w.to_str().unwrap(),
+        "--n",
+        "10",
+        "--out",
+        stem.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(stem.with_extension("csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("x,y"));
+    assert_eq!(csv.lines().count(), 11);
+    png_size(&stem.with_extension("png"));
+}
+
+/// Writes a gzipped IDX file of `n` 28×28 images, and its labels file.
+fn write_idx(dir: &Path, n: u32) -> PathBuf {
+    let gz = |path: PathBuf, bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        std::fs::write(&path, e.finish().unwrap()).unwrap();
+        path
+    };
+    let mut images = vec![0, 0, 8, 3];
+    for d in [n, 28, 28] {
+        images.extend_from_slice(&d.to_be_bytes());
+    }
+    images.extend((0..n * 784).map(|i| ((i * 7919) % 256) as u8));
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&n.to_be_bytes());
+    labels.extend((0..n).map(|i| (i % 10) as u8));
+    gz(dir.join("train-labels-idx1-ubyte.gz"), &labels);
+    gz(dir.join("train-images-idx3-ubyte.gz"), &images)
+}
+
+#[test]
+fn idx_images_train_with_both_architectures() {
+    let dir = scratch("idx");
+    let images = write_idx(&dir, 60);
+    let spec = format!("idx:{}", images.display());
+    for arch in ["small", "seed"] {
+        let out = dir.join(arch);
+        let o = picogan(&[
+            "train",
+            "--dataset",
+            &spec,
+            "--arch",
+            arch,
+            "--steps",
+            "3",
+            "--batch",
+            "4",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{arch}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        // 12 held-out images per panel: a 4×3 grid of 56-pixel images (scale 2) + borders
+        let (w, h) = png_size(&out.join("samples.png"));
+        assert_eq!((w, h), (2 * (4 * 58 + 16) + 16, 3 * 58 + 28 + 16));
+    }
+}
+
+#[test]
+fn bad_arguments_and_files_get_one_clear_error() {
+    let dir = scratch("bad");
+    fails_with(
+        &picogan(&["train", "--dataset", "mnist"]),
+        "unknown data set `mnist`",
+    );
+    fails_with(&picogan(&["train", "--steps", "0"]), "--steps");
+    fails_with(&picogan(&["train", "--steps", "-3"]), "-3");
+    fails_with(
+        &picogan(&["train", "--lr-g", "nan", "--steps", "1"]),
+        "--lr-g",
+    );
+    fails_with(
+        &picogan(&["train", "--dataset", "ring8", "--arch", "seed"]),
+        "--arch small",
+    );
+    let nowhere = dir.join("nowhere.gz");
+    fails_with(
+        &picogan(&["train", "--dataset", &format!("idx:{}", nowhere.display())]),
+        "cannot read",
+    );
+
+    let junk = dir.join("junk-images-idx3-ubyte");
+    std::fs::write(&junk, b"\x00\x00\x08\x03\x00\x00\x00\x02").unwrap();
+    fails_with(
+        &picogan(&["train", "--dataset", &format!("idx:{}", junk.display())]),
+        "truncated",
+    );
+    let gz = dir.join("bad.gz");
+    std::fs::write(&gz, b"\x1f\x8b\x08\x00garbage").unwrap();
+    fails_with(
+        &picogan(&["train", "--dataset", &format!("idx:{}", gz.display())]),
+        "corrupt gzip",
+    );
+
+    fails_with(
+        &picogan(&["sample", "--weights", nowhere.to_str().unwrap()]),
+        "cannot read",
+    );
+    fails_with(
+        &picogan(&["sample", "--weights", junk.to_str().unwrap()]),
+        "not a safetensors",
+    );
+}

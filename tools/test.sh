@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every check picogan has, from a fresh clone: formatting, lints, the core built for
+# Cortex-M4F and Cortex-M0, and every test (unit tests, gradient checks, PyTorch golden
+# values, training runs scored by the public protocols). Sets up what it needs first, or
+# stops with the command that installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+missing() { printf 'error: %s is missing. Install it with:\n    %s\n' "$1" "$2" >&2; exit 1; }
+
+step "set-up"
+command -v rustup >/dev/null || missing rustup "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
+# rust-toolchain.toml pins the toolchain; targets and components are added explicitly
+# because some machines disable rustup's automatic installs.
+toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+rustup toolchain list | grep -q "^$toolchain" \
+    || missing "Rust $toolchain" "rustup toolchain install $toolchain"
+rustup target add --toolchain "$toolchain" thumbv7em-none-eabihf thumbv6m-none-eabi
+rustup component add --toolchain "$toolchain" rustfmt clippy llvm-tools
+
+step "formatting"
+cargo fmt --all --check
+
+step "lints"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "core for Cortex-M4F (thumbv7em-none-eabihf) and Cortex-M0 (thumbv6m-none-eabi)"
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    cargo build -p picogan --release --target "$target"
+done
+
+step "tests"
+cargo test --workspace --release
