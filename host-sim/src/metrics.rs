@@ -77,8 +77,8 @@ pub struct Classifier<const X: usize> {
 }
 
 impl<const X: usize> Classifier<X> {
-    /// Trains on `train` (which must carry labels): Adam (lr 1e-3), minibatches of 32,
-    /// 30 epochs in a seeded order.
+    /// Trains on `train` (which must carry labels): Adam (lr 1e-3), minibatches of 32, in
+    /// a seeded order, for 30 epochs or about 150,000 samples, whichever is less.
     pub fn train(train: &Images, seed: u64) -> anyhow::Result<Self> {
         let labels = train
             .labels
@@ -98,7 +98,8 @@ impl<const X: usize> Classifier<X> {
         let (mut logits, mut dlogits) = ([0.0f32; 10], [0.0f32; 10]);
         let mut order: Vec<usize> = (0..train.len()).collect();
         const BATCH: usize = 32;
-        for _epoch in 0..30 {
+        let epochs = (150_000 / train.len().max(1)).clamp(1, 30);
+        for _epoch in 0..epochs {
             crate::shuffle(&mut order, &mut rng);
             for chunk in order.chunks(BATCH) {
                 grads.zero();

@@ -464,9 +464,10 @@ fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(
             })
         }
         Real::Images { train, heldout } => {
-            // Manifold scores compare against at most 2,000 training images: the k-NN
-            // search is quadratic in their number.
-            let reference = subset(train, 2_000);
+            // Scores use at most 2,000 training and 2,000 held-out images: the k-NN search
+            // is quadratic in their number.
+            let reference = subset(train, EVAL_IMAGES);
+            let heldout = &subset(heldout, EVAL_IMAGES);
             let fake = generate(g, heldout.len(), seed);
             if train.labels.is_none() {
                 let pr = |s: &[f32]| metrics::precision_recall(&reference.pixels, s, X, 3);
@@ -485,6 +486,10 @@ fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(
     }
 }
 
+/// Most images of each kind that the image scores use.
+const EVAL_IMAGES: usize = 2_000;
+
+/// About `n` images spread evenly over `images`.
 fn subset(images: &Images, n: usize) -> Images {
     let take: Vec<usize> = (0..images.len())
         .step_by(images.len().div_ceil(n).max(1))
