@@ -258,3 +258,99 @@ where
         total
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{SmallDiscriminator, SmallGenerator};
+    use crate::optim::{Adam, AdamConfig, Sgd, SgdConfig};
+    use crate::{Init, Linear};
+    use rand_core::SeedableRng;
+    use rand_xoshiro::Xoshiro128PlusPlus;
+
+    type Small = Gan<
+        SmallGenerator<64>,
+        SmallDiscriminator<64>,
+        Adam<SmallGenerator<64>>,
+        Adam<SmallDiscriminator<64>>,
+    >;
+
+    /// Everything training needs, built at compile time: it can live in a `static`.
+    static ZEROED: Small = Gan::new(
+        SmallGenerator::<64>::ZEROED,
+        SmallDiscriminator::<64>::ZEROED,
+        Adam::new(AdamConfig::GAN),
+        Adam::new(AdamConfig::GAN),
+    );
+
+    #[test]
+    fn memory_is_four_copies_of_the_parameters_plus_one_sample_of_scratch() {
+        // parameters, gradients, Adam m and v per network; one noise vector, real and
+        // generated sample and its gradient, and the hidden activations with their
+        // gradients (64 + 64 wide in each network's cache, twice for G's Tanh stage).
+        let params = SmallGenerator::<64>::PARAMS + SmallDiscriminator::<64>::PARAMS;
+        let scratch = 16 + 3 * 64 + 2 * (64 + 64 + 64) + 2 * (64 + 64);
+        let words = 4 * params + scratch;
+        let bytes = core::mem::size_of_val(&ZEROED);
+        assert!(
+            bytes >= 4 * words && bytes <= 4 * words + 64,
+            "{bytes} B for {words} words"
+        );
+    }
+
+    #[test]
+    fn empty_batches_are_refused() {
+        let mut gan = Gan::new(
+            Linear::<1, 1>::ZEROED,
+            Linear::<1, 1>::ZEROED,
+            Sgd::new(SgdConfig::DEFAULT),
+            Sgd::new(SgdConfig::DEFAULT),
+        );
+        for cfg in [
+            StepConfig {
+                batch: 0,
+                ..StepConfig::DEFAULT
+            },
+            StepConfig {
+                d_steps: 0,
+                ..StepConfig::DEFAULT
+            },
+        ] {
+            assert_eq!(gan.step(&cfg, |_| {}, |_| {}), Err(TrainError::EmptyBatch));
+        }
+    }
+
+    #[test]
+    fn seeded_runs_repeat_bit_for_bit() {
+        let run = || {
+            let mut rng = Xoshiro128PlusPlus::seed_from_u64(9);
+            let mut gan = Gan::new(
+                SmallGenerator::<64>::ZEROED,
+                SmallDiscriminator::<64>::ZEROED,
+                Adam::new(AdamConfig::GAN),
+                Adam::new(AdamConfig::GAN),
+            );
+            gan.g.init(Init::PyTorchDefault, &mut rng);
+            gan.d.init(Init::PyTorchDefault, &mut rng);
+            let cfg = StepConfig {
+                batch: 4,
+                d_steps: 2,
+                ..StepConfig::DEFAULT
+            };
+            let mut data_rng = Xoshiro128PlusPlus::seed_from_u64(10);
+            for _ in 0..3 {
+                let real = |x: &mut [f32; 64]| crate::noise::uniform(&mut data_rng, x);
+                gan.step(&cfg, real, |z| crate::noise::gaussian(&mut rng, z))
+                    .unwrap();
+            }
+            gan.g
+        };
+        let (a, b) = (run(), run());
+        assert!(a.is_finite());
+        assert_eq!(a.0.w.as_flattened(), b.0.w.as_flattened());
+        assert_ne!(
+            a.0.w.as_flattened(),
+            SmallGenerator::<64>::ZEROED.0.w.as_flattened()
+        );
+    }
+}
