@@ -129,6 +129,7 @@ pub fn curves(
         chart
             .configure_mesh()
             .x_desc(x_label)
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .label_style((FAMILY, 13))
             .draw()
             .map_err(err)?;
