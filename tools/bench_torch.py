@@ -6,11 +6,14 @@ Run from anywhere, with PyTorch installed:
 
     python3 tools/bench_torch.py                      # every pair and batch size
     python3 tools/bench_torch.py --pair seed --batch 64 --repeats 9
+    python3 tools/bench_torch.py --threads 1          # one core, as picogan uses
 
 The step is the one `Gan::step` takes with `StepConfig::DEFAULT`: a Discriminator update
 on a real batch and a generated batch (detached from the Generator), then a Generator
 update on fresh noise with the non-saturating loss -ln D(G(z)); Adam on both networks with
-lr 2e-4 and betas (0.5, 0.999). float32 on the CPU with PyTorch's default thread count.
+lr 2e-4 and betas (0.5, 0.999). float32 on the CPU, with PyTorch's default thread count
+unless --threads says otherwise; picogan runs on one thread. With several threads PyTorch
+slows down sharply when another process takes a core, so run it on an idle machine.
 The Discriminators end in a logit and the Sigmoid is fused into BCEWithLogitsLoss, as in
 picogan.
 
@@ -119,7 +122,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=7, help="timed runs (default 7)")
     parser.add_argument("--seconds", type=float, default=0.5, help="length of a run (default 0.5)")
     parser.add_argument("--warmup", type=float, default=0.5, help="warm-up seconds (default 0.5)")
+    parser.add_argument("--threads", type=int, help="intra-op threads (default: PyTorch's own)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     pairs = list(PAIRS) if args.pair == "all" else [args.pair]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, CPU")
