@@ -61,9 +61,12 @@ mod kernels;
 mod layer;
 pub mod linear;
 pub mod loss;
+pub mod mixture;
 pub mod models;
 pub mod noise;
 pub mod optim;
+pub mod recipe;
+pub mod streams;
 
 pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};
 pub use chain::Chain;

@@ -41,6 +41,27 @@ pub type PointsGenerator =
 pub type PointsDiscriminator =
     seq![Linear<2, 64>, LeakyRelu<64, 200>, Linear<64, 64>, LeakyRelu<64, 200>, Linear<64, 1>];
 
+/// Width of the hidden layers of the tiny 2-D point pair.
+pub const TINY_WIDTH: usize = 24;
+/// Generator for 2-D points sized for training on a microcontroller:
+/// 2 → 24 (ReLU) → 24 (ReLU) → 2, unbounded output. 722 parameters.
+pub type TinyPointsGenerator = seq![
+    Linear<POINTS_Z, TINY_WIDTH>,
+    Relu<TINY_WIDTH>,
+    Linear<TINY_WIDTH, TINY_WIDTH>,
+    Relu<TINY_WIDTH>,
+    Linear<TINY_WIDTH, 2>
+];
+/// Discriminator for 2-D points sized for training on a microcontroller:
+/// 2 → 24 (LeakyReLU 0.2) → 24 (LeakyReLU 0.2) → 1. 697 parameters.
+pub type TinyPointsDiscriminator = seq![
+    Linear<2, TINY_WIDTH>,
+    LeakyRelu<TINY_WIDTH, 200>,
+    Linear<TINY_WIDTH, TINY_WIDTH>,
+    LeakyRelu<TINY_WIDTH, 200>,
+    Linear<TINY_WIDTH, 1>
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +76,8 @@ mod tests {
         assert_eq!(SmallDiscriminator::<64>::PARAMS, 4_225);
         assert_eq!(PointsGenerator::PARAMS, 4_482);
         assert_eq!(PointsDiscriminator::PARAMS, 4_417);
+        assert_eq!(TinyPointsGenerator::PARAMS, 722);
+        assert_eq!(TinyPointsDiscriminator::PARAMS, 697);
     }
 
     #[test]

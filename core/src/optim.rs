@@ -228,6 +228,38 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
     }
 }
 
+/// How learning rates change over a run of `steps` steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// The configured rates throughout.
+    Constant,
+    /// The configured rates for the first half, then falling linearly to zero at the last
+    /// step (the schedule of Zhu et al. 2017, CycleGAN, section 4): late small steps let
+    /// the Generator settle onto the modes it has found.
+    #[default]
+    HalfLinear,
+}
+
+impl Schedule {
+    /// The factor on the learning rates for 1-based `step` of `steps`: for
+    /// [`Schedule::HalfLinear`], 1 up to step `steps / 2`, then
+    /// `(steps - step + 1) / (steps - steps / 2)`, which is `1 / (steps - steps / 2)` at the
+    /// last step and 0 past it.
+    pub fn factor(self, step: u32, steps: u32) -> f32 {
+        match self {
+            Schedule::Constant => 1.0,
+            Schedule::HalfLinear => {
+                let half = steps / 2;
+                if step <= half {
+                    1.0
+                } else {
+                    (steps + 1).saturating_sub(step) as f32 / (steps - half) as f32
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +308,17 @@ mod tests {
         sgd.step(&mut p, &g);
         sgd.step(&mut p, &g);
         assert!((p.w[0][0] - 0.75).abs() < 1e-7);
+    }
+
+    #[test]
+    fn half_linear_schedule() {
+        let s = Schedule::HalfLinear;
+        let got = [1, 5, 6, 7, 10, 11].map(|step| s.factor(step, 10));
+        assert_eq!(got, [1.0, 1.0, 1.0, 0.8, 0.2, 0.0]);
+        assert_eq!(Schedule::Constant.factor(10, 10), 1.0);
+        // an odd count decays over the longer half
+        assert_eq!(s.factor(4, 7), 4.0 / 4.0);
+        assert_eq!(s.factor(7, 7), 1.0 / 4.0);
     }
 
     #[test]
