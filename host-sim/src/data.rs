@@ -216,66 +216,19 @@ fn labels_path(images: &Path) -> Option<PathBuf> {
     (swapped != name).then(|| images.with_file_name(swapped))
 }
 
-/// A mixture of isotropic Gaussians in the plane, as in the PacGAN protocol.
-pub struct Mixture {
-    /// Name used on the command line and in reports.
-    pub name: &'static str,
-    /// Component means.
-    pub means: Vec<[f32; 2]>,
-    /// Standard deviation per dimension.
-    pub sigma: f32,
-}
+/// A mixture of isotropic Gaussians in the plane, as in the PacGAN protocol: the core's,
+/// so that the desktop and the firmware draw and score the same points.
+pub use picogan::mixture::Mixture;
 
-impl Mixture {
-    /// Eight modes evenly spaced on the unit circle at angles 2πi/8, σ = 0.01.
-    pub fn ring8() -> Self {
-        let means = (0..8)
-            .map(|i| {
-                let a = std::f64::consts::TAU * f64::from(i) / 8.0;
-                [a.cos() as f32, a.sin() as f32]
-            })
-            .collect();
-        Mixture {
-            name: "ring8",
-            means,
-            sigma: 0.01,
-        }
-    }
-
-    /// A 5×5 grid of modes at {-4, -2, 0, 2, 4}², σ = 0.05.
-    pub fn grid25() -> Self {
-        let ticks = [-4.0, -2.0, 0.0, 2.0, 4.0];
-        let means = ticks
-            .iter()
-            .flat_map(|&x| ticks.iter().map(move |&y| [x, y]))
-            .collect();
-        Mixture {
-            name: "grid25",
-            means,
-            sigma: 0.05,
-        }
-    }
-
-    /// One point into `out[..2]`: a uniformly chosen mode plus Gaussian noise.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f32]) {
-        let k = (rng.next_u64() % self.means.len() as u64) as usize;
-        let mut e = [0.0f32; 2];
-        picogan::noise::gaussian(rng, &mut e);
-        for ((o, m), e) in out.iter_mut().zip(self.means[k]).zip(e) {
-            *o = m + self.sigma * e;
-        }
-    }
-
-    /// `n` points.
-    pub fn draw<R: Rng>(&self, n: usize, mut rng: R) -> Vec<[f32; 2]> {
-        (0..n)
-            .map(|_| {
-                let mut p = [0.0; 2];
-                self.sample(&mut rng, &mut p);
-                p
-            })
-            .collect()
-    }
+/// `n` points drawn from `mix`.
+pub fn draw<R: Rng>(mix: &Mixture, n: usize, mut rng: R) -> Vec<[f32; 2]> {
+    (0..n)
+        .map(|_| {
+            let mut p = [0.0; 2];
+            mix.sample(&mut rng, &mut p);
+            p
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -331,9 +284,10 @@ mod tests {
     #[test]
     fn ring8_has_eight_distinct_modes() {
         let m = Mixture::ring8();
+        let means = m.means();
         for i in 0..8 {
             for j in 0..i {
-                let d = (m.means[i][0] - m.means[j][0]).hypot(m.means[i][1] - m.means[j][1]);
+                let d = (means[i][0] - means[j][0]).hypot(means[i][1] - means[j][1]);
                 assert!(d > 0.7, "modes {i} and {j} are {d} apart");
             }
         }

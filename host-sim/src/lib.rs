@@ -2,8 +2,11 @@
 //! behind the `picogan` command.
 
 pub mod data;
+pub mod emulate;
+pub mod hash;
 pub mod metrics;
 pub mod plot;
+pub mod resources;
 pub mod sample;
 pub mod train;
 pub mod weights;
@@ -23,24 +26,13 @@ pub fn rng(seed: u64) -> HostRng {
 }
 
 /// Independent random streams of one run, so that changing how much one part draws (say,
-/// the evaluation) leaves the others as they were.
-#[derive(Clone, Copy, Debug)]
-pub enum Stream {
-    /// Parameter initialisation.
-    Init = 1,
-    /// Choice of real samples.
-    Data = 2,
-    /// Training noise.
-    Noise = 3,
-    /// Reference samples for evaluation.
-    Eval = 4,
-    /// Noise for drawing samples after training.
-    Sample = 5,
-}
+/// the evaluation) leaves the others as they were. The firmware seeds its streams the same
+/// way.
+pub use picogan::streams::Stream;
 
 /// The generator for one stream of the run with the given seed.
 pub fn rng_stream(seed: u64, stream: Stream) -> HostRng {
-    rng(seed.wrapping_mul(8).wrapping_add(stream as u64))
+    rng(picogan::streams::stream_seed(seed, stream))
 }
 
 /// Fisher–Yates shuffle.
@@ -115,6 +107,18 @@ macro_rules! with_models {
                 #[allow(dead_code)]
                 const $X: usize = 784;
                 $body
+            }
+            (2, Arch::Tiny) => {
+                #[allow(dead_code)]
+                type $G = TinyPointsGenerator;
+                #[allow(dead_code)]
+                type $D = TinyPointsDiscriminator;
+                #[allow(dead_code)]
+                const $X: usize = 2;
+                $body
+            }
+            (_, Arch::Tiny) => {
+                anyhow::bail!("--arch tiny is a pair for 2-D points; use ring8 or grid25")
             }
             (2, Arch::Seed) => {
                 anyhow::bail!("--arch seed ends in Tanh for images; use --arch small for 2-D data")

@@ -1,6 +1,6 @@
 //! The `picogan` command.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use picogan::GeneratorLoss;
 use picogan_host::train::{self, Arch, Dataset, Schedule, TrainOptions};
@@ -21,6 +21,9 @@ enum Command {
     Train(TrainArgs),
     /// Draw samples from a trained Generator.
     Sample(SampleArgs),
+    /// Build a firmware program and run it on an emulated Cortex-M4F (QEMU's mps2-an386),
+    /// showing its decoded log; or measure both programs with --report.
+    Emulate(EmulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -59,9 +62,19 @@ struct TrainArgs {
     /// Use the original minimax Generator loss instead of the non-saturating one.
     #[arg(long)]
     minimax: bool,
-    /// Output directory [default: picogan-out/DATASET].
+    /// Output directory [default: picogan-out/DATASET, picogan-out/ring8-device].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Train exactly as the firmware's `train` program does on the device: ring8, the tiny
+    /// pair, its steps, batch and learning rates. Only --seed and --out go with it.
+    #[arg(
+        long,
+        conflicts_with_all = [
+            "dataset", "arch", "steps", "batch", "d_steps", "lr_g", "lr_d", "beta1",
+            "schedule", "minimax",
+        ]
+    )]
+    device_config: bool,
 }
 
 #[derive(clap::Args)]
@@ -78,6 +91,27 @@ struct SampleArgs {
     /// Output file stem: PNG for images; PNG plot and CSV for 2-D points.
     #[arg(long, default_value = "samples.png")]
     out: PathBuf,
+    /// Also print the CRC-32 of the samples' bits, as the firmware's `sample` logs it.
+    #[arg(long)]
+    hash: bool,
+}
+
+#[derive(clap::Args)]
+struct EmulateArgs {
+    /// Firmware program to run.
+    #[arg(value_enum, required_unless_present = "report")]
+    program: Option<picogan_host::emulate::Program>,
+    /// Build and run both programs, then print their flash, RAM, stack and cost per sample
+    /// and per training step as a Markdown table, with what fits which parts.
+    #[arg(long, conflicts_with = "program")]
+    report: bool,
+    /// The firmware workspace [default: firmware/ of the source tree picogan was built from].
+    #[arg(long)]
+    firmware: Option<PathBuf>,
+    /// Options for the program, after `--`: --n N and --seed S for sample, --seed S for
+    /// train.
+    #[arg(last = true)]
+    args: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -94,7 +128,7 @@ fn main() -> ExitCode {
         Err(e) => Err(e.into()),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -102,49 +136,81 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Train(a) => train_command(a),
+        Command::Train(a) => train_command(a).map(|()| ExitCode::SUCCESS),
         Command::Sample(a) => {
             let w = picogan_host::sample::sample(&a.weights, a.n, a.seed, &a.out)?;
             for f in &w.files {
                 println!("wrote {}", f.display());
             }
-            Ok(())
+            if a.hash {
+                println!(
+                    "samples: {} × {} values, crc32 {}",
+                    a.n,
+                    w.samples.len() / a.n,
+                    picogan_host::hash::show(picogan_host::hash::crc32_f32(&w.samples))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Emulate(a) => emulate_command(a),
     }
 }
 
-fn train_command(a: TrainArgs) -> Result<()> {
-    let mut o = TrainOptions::for_dataset(a.dataset.clone());
-    o.arch = a.arch;
-    o.steps = a.steps.unwrap_or(o.steps);
-    o.batch = a.batch.unwrap_or(o.batch);
-    o.d_steps = a.d_steps;
-    o.seed = a.seed;
-    o.g_adam.lr = a.lr_g.unwrap_or(o.g_adam.lr);
-    o.d_adam.lr = a.lr_d.or(a.lr_g).unwrap_or(o.d_adam.lr);
-    o.g_adam.beta1 = a.beta1;
-    o.d_adam.beta1 = a.beta1;
-    anyhow::ensure!(
-        (0.0..1.0).contains(&a.beta1),
-        "--beta1 must be in [0, 1), got {}",
-        a.beta1
-    );
-    o.schedule = a.schedule;
-    if a.minimax {
-        o.g_loss = GeneratorLoss::Minimax;
+fn emulate_command(a: EmulateArgs) -> Result<ExitCode> {
+    use picogan_host::emulate;
+    let firmware = emulate::firmware_dir(a.firmware.as_deref())?;
+    if a.report {
+        print!("{}", emulate::report(&firmware)?);
+        return Ok(ExitCode::SUCCESS);
     }
+    let program = a.program.context("name a program: sample or train")?;
+    let run = emulate::build_and_run(&firmware, program, &a.args, true)?;
+    // the firmware's own exit status, as QEMU returned it
+    Ok(ExitCode::from(u8::try_from(run.status).unwrap_or(1)))
+}
+
+fn train_command(a: TrainArgs) -> Result<()> {
+    let mut o = if a.device_config {
+        TrainOptions::ring8_device()
+    } else {
+        let mut o = TrainOptions::for_dataset(a.dataset.clone());
+        o.arch = a.arch;
+        o.steps = a.steps.unwrap_or(o.steps);
+        o.batch = a.batch.unwrap_or(o.batch);
+        o.d_steps = a.d_steps;
+        o.g_adam.lr = a.lr_g.unwrap_or(o.g_adam.lr);
+        o.d_adam.lr = a.lr_d.or(a.lr_g).unwrap_or(o.d_adam.lr);
+        o.g_adam.beta1 = a.beta1;
+        o.d_adam.beta1 = a.beta1;
+        anyhow::ensure!(
+            (0.0..1.0).contains(&a.beta1),
+            "--beta1 must be in [0, 1), got {}",
+            a.beta1
+        );
+        o.schedule = a.schedule;
+        if a.minimax {
+            o.g_loss = GeneratorLoss::Minimax;
+        }
+        o
+    };
+    o.seed = a.seed;
+    let default_out = if a.device_config {
+        "ring8-device"
+    } else {
+        a.dataset.name()
+    };
     let out = a
         .out
-        .unwrap_or_else(|| PathBuf::from("picogan-out").join(a.dataset.name()));
+        .unwrap_or_else(|| PathBuf::from("picogan-out").join(default_out));
     o.out = Some(out.clone());
     o.progress = true;
 
     println!(
         "training {} on {} for {} steps (batch {}, seed {})",
         o.arch.name(),
-        a.dataset.name(),
+        o.dataset.name(),
         o.steps,
         o.batch,
         o.seed
@@ -154,6 +220,11 @@ fn train_command(a: TrainArgs) -> Result<()> {
         "trained in {:.1} s; {}",
         r.train_seconds,
         summary(&r.quality)
+    );
+    println!(
+        "weights crc32: generator {}, discriminator {}",
+        picogan_host::hash::show(r.weights_crc32.generator),
+        picogan_host::hash::show(r.weights_crc32.discriminator)
     );
     println!("wrote to {}/:", out.display());
     for f in &r.files {

@@ -9,7 +9,7 @@ use picogan::{seq, Init, Layer, Linear, Relu};
 use serde::Serialize;
 
 /// Number of generated points the 2-D protocol evaluates.
-pub const POINTS_EVAL: usize = 2_500;
+pub const POINTS_EVAL: usize = picogan::mixture::POINTS_EVAL;
 
 /// The 2-D protocol's figures.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -28,44 +28,22 @@ pub struct PointsReport {
     pub samples: usize,
 }
 
-/// Evaluates generated points against a mixture.
-pub fn points_report(mix: &Mixture, points: &[[f32; 2]]) -> PointsReport {
-    let k = mix.means.len();
-    let mut hist = vec![0usize; k];
-    for p in points {
-        let (mode, dist) = mix
-            .means
-            .iter()
-            .map(|m| f64::from(p[0] - m[0]).hypot(f64::from(p[1] - m[1])))
-            .enumerate()
-            .fold(
-                (0, f64::INFINITY),
-                |best, (i, d)| if d < best.1 { (i, d) } else { best },
-            );
-        if dist < 3.0 * f64::from(mix.sigma) {
-            hist[mode] += 1;
+impl From<picogan::mixture::PointsReport> for PointsReport {
+    fn from(r: picogan::mixture::PointsReport) -> Self {
+        PointsReport {
+            modes_captured: r.modes_captured,
+            modes: r.modes,
+            high_quality_pct: r.high_quality_pct,
+            reverse_kl: r.reverse_kl,
+            samples: r.samples,
         }
     }
-    let hq: usize = hist.iter().sum();
-    let entropy: f64 = hist
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / hq as f64;
-            -p * p.ln()
-        })
-        .sum();
-    PointsReport {
-        modes_captured: hist.iter().filter(|&&c| c > 0).count(),
-        modes: k,
-        high_quality_pct: 100.0 * hq as f64 / points.len().max(1) as f64,
-        reverse_kl: if hq == 0 {
-            f64::INFINITY
-        } else {
-            (k as f64).ln() - entropy
-        },
-        samples: points.len(),
-    }
+}
+
+/// Evaluates generated points against a mixture, with the core's protocol (the one the
+/// firmware runs on itself).
+pub fn points_report(mix: &Mixture, points: &[[f32; 2]]) -> PointsReport {
+    picogan::mixture::points_report(mix, points).into()
 }
 
 /// The digit classifier: X → 64 (ReLU) → 10 logits, built from picogan's own layers.
@@ -242,7 +220,7 @@ mod tests {
     #[test]
     fn points_exactly_on_modes_score_perfectly() {
         let mix = Mixture::ring8();
-        let pts: Vec<[f32; 2]> = (0..800).map(|i| mix.means[i % 8]).collect();
+        let pts: Vec<[f32; 2]> = (0..800).map(|i| mix.means()[i % 8]).collect();
         let r = points_report(&mix, &pts);
         assert_eq!((r.modes_captured, r.high_quality_pct), (8, 100.0));
         assert!(r.reverse_kl.abs() < 1e-12);
@@ -264,7 +242,7 @@ mod tests {
         // Within 3σ in 2-D: 1 - e^{-9/2} = 98.9 %; 2,500 points give a standard error of
         // 0.2 %, so ±1 % is five of them.
         let mix = Mixture::ring8();
-        let pts = mix.draw(POINTS_EVAL, crate::rng(5));
+        let pts = crate::data::draw(&mix, POINTS_EVAL, crate::rng(5));
         let r = points_report(&mix, &pts);
         assert_eq!(r.modes_captured, 8);
         assert!(

@@ -31,6 +31,7 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
     let arch = match info.arch.as_str() {
         "small" => Arch::Small,
         "seed" => Arch::Seed,
+        "tiny" => Arch::Tiny,
         other => bail!("{shown}: unknown architecture `{other}`"),
     };
     let width = match info.dataset.as_str() {
@@ -71,7 +72,7 @@ fn draw<G: Layer>(
                 crate::data::Mixture::grid25()
             };
             let title = format!("{} samples, seed {seed}", info.dataset);
-            plot::scatter(&png, &title, &[], &points, &mix.means)?;
+            plot::scatter(&png, &title, &[], &points, mix.means())?;
             let csv = out.with_extension("csv");
             write_points_csv(&csv, &points)?;
             files.push(csv);

@@ -8,6 +8,7 @@ use crate::{plot, rng_stream, Stream};
 use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picogan::optim::{Adam, AdamConfig, Optimizer};
+use picogan::recipe::Recipe;
 use picogan::{noise, Gan, GeneratorLoss, Init, Layer, StepConfig, StepStats, Vector};
 use rand_core::Rng;
 use serde::Serialize;
@@ -65,6 +66,9 @@ pub enum Arch {
     Small,
     /// The seed model's shape: 100 → 128 (ReLU) → X (Tanh), and X → 128 (ReLU) → 1.
     Seed,
+    /// Under a thousand parameters per network, for 2-D points: the pair the firmware
+    /// trains on the device.
+    Tiny,
 }
 
 impl Arch {
@@ -73,6 +77,7 @@ impl Arch {
         match self {
             Arch::Small => "small",
             Arch::Seed => "seed",
+            Arch::Tiny => "tiny",
         }
     }
 }
@@ -90,18 +95,27 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    /// The factor on the learning rates for 1-based `step` of `steps`.
+    /// The factor on the learning rates for 1-based `step` of `steps`, as the core (and so
+    /// the firmware) computes it.
     pub fn factor(self, step: u32, steps: u32) -> f32 {
-        match self {
-            Schedule::Constant => 1.0,
-            Schedule::HalfLinear => {
-                let half = steps / 2;
-                if step <= half {
-                    1.0
-                } else {
-                    (steps - step + 1) as f32 / (steps - half) as f32
-                }
-            }
+        picogan::optim::Schedule::from(self).factor(step, steps)
+    }
+}
+
+impl From<Schedule> for picogan::optim::Schedule {
+    fn from(s: Schedule) -> Self {
+        match s {
+            Schedule::Constant => picogan::optim::Schedule::Constant,
+            Schedule::HalfLinear => picogan::optim::Schedule::HalfLinear,
+        }
+    }
+}
+
+impl From<picogan::optim::Schedule> for Schedule {
+    fn from(s: picogan::optim::Schedule) -> Self {
+        match s {
+            picogan::optim::Schedule::Constant => Schedule::Constant,
+            picogan::optim::Schedule::HalfLinear => Schedule::HalfLinear,
         }
     }
 }
@@ -161,6 +175,29 @@ impl TrainOptions {
             out: None,
             progress: false,
         }
+    }
+
+    /// The settings of a [`Recipe`] on the given data and network pair.
+    pub fn from_recipe(dataset: Dataset, arch: Arch, r: &Recipe) -> Self {
+        TrainOptions {
+            arch,
+            steps: r.steps,
+            batch: r.step.batch,
+            d_steps: r.step.d_steps,
+            seed: r.seed,
+            g_adam: r.g_adam,
+            d_adam: r.d_adam,
+            g_loss: r.step.g_loss,
+            schedule: r.schedule.into(),
+            ..Self::for_dataset(dataset)
+        }
+    }
+
+    /// The run the firmware's `train` program makes on the device: ring8 with the tiny
+    /// pair and [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE). Both end with the same
+    /// weights, bit for bit.
+    pub fn ring8_device() -> Self {
+        Self::from_recipe(Dataset::Ring8, Arch::Tiny, &picogan::recipe::RING8_DEVICE)
     }
 }
 
@@ -231,9 +268,20 @@ pub struct TrainReport {
     pub history: History,
     /// Sample quality.
     pub quality: Quality,
+    /// CRC-32 of the final weights, as the firmware reports them.
+    pub weights_crc32: WeightsCrc,
     /// Files written.
     #[serde(skip)]
     pub files: Vec<PathBuf>,
+}
+
+/// CRC-32 checksums of the trained networks' parameters (see [`crate::hash`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct WeightsCrc {
+    /// Of the Generator.
+    pub generator: u32,
+    /// Of the Discriminator.
+    pub discriminator: u32,
 }
 
 /// [`StepStats`] in a serialisable form.
@@ -403,6 +451,10 @@ where
         last: last.into(),
         history,
         quality: evaluate::<G, X>(&gan.g, real, opts.seed)?,
+        weights_crc32: WeightsCrc {
+            generator: crate::hash::crc32_layer(&gan.g),
+            discriminator: crate::hash::crc32_layer(&gan.d),
+        },
         files: Vec::new(),
     };
     if let Some(out) = &opts.out {
@@ -457,7 +509,7 @@ fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(
     match real {
         Real::Points(mix) => {
             let fake = as_points(&generate(g, metrics::POINTS_EVAL, seed));
-            let truth = mix.draw(metrics::POINTS_EVAL, rng_stream(seed, Stream::Eval));
+            let truth = data::draw(mix, metrics::POINTS_EVAL, rng_stream(seed, Stream::Eval));
             Ok(Quality::Points {
                 generated: metrics::points_report(mix, &fake),
                 real: metrics::points_report(mix, &truth),
@@ -549,8 +601,12 @@ where
         }
         Real::Points(mix) => {
             let fake = as_points(&generate(g, metrics::POINTS_EVAL, opts.seed));
-            let truth = mix.draw(metrics::POINTS_EVAL, rng_stream(opts.seed, Stream::Eval));
-            plot::scatter(&path, mix.name, &truth, &fake, &mix.means)?;
+            let truth = data::draw(
+                mix,
+                metrics::POINTS_EVAL,
+                rng_stream(opts.seed, Stream::Eval),
+            );
+            plot::scatter(&path, mix.name, &truth, &fake, mix.means())?;
             let csv = out.join("samples.csv");
             crate::write_points_csv(&csv, &fake)?;
             files.push(csv);

@@ -1,0 +1,305 @@
+//! `picogan emulate`: builds a firmware program and runs it on QEMU's `mps2-an386`
+//! (Cortex-M4F), for users without a board; `--report` measures both programs.
+//!
+//! The firmware is built with cargo in its own workspace (`firmware/`) and run through
+//! its cargo runner, `firmware/tools/qemu-run`, which starts QEMU with `-icount shift=0`
+//! and decodes the defmt log with `defmt-print`. The programs' exit status is QEMU's.
+
+use crate::resources::{self, Sections};
+use anyhow::{bail, ensure, Context, Result};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// A firmware program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Program {
+    /// Draws samples from the Generator embedded in flash.
+    Sample,
+    /// Trains a GAN on ring8 from scratch and scores it with the PacGAN protocol.
+    Train,
+}
+
+impl Program {
+    /// The binary's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Program::Sample => "sample",
+            Program::Train => "train",
+        }
+    }
+}
+
+/// The package of the emulated board's programs.
+pub const QEMU_PACKAGE: &str = "picogan-qemu";
+/// The package of the nRF52840-DK's programs.
+pub const BOARD_PACKAGE: &str = "picogan-nrf52840-dk";
+
+/// The firmware workspace: `given`, or `firmware/` beside this crate in the source tree.
+pub fn firmware_dir(given: Option<&Path>) -> Result<PathBuf> {
+    let dir = match given {
+        Some(d) => d.to_path_buf(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware"),
+    };
+    ensure!(
+        dir.join("Cargo.toml").is_file() && dir.join("tools/qemu-run").is_file(),
+        "no firmware workspace at {}; pass --firmware DIR (the firmware/ directory of a \
+         picogan checkout)",
+        dir.display()
+    );
+    Ok(dir.canonicalize()?)
+}
+
+/// Builds `bins` of `package` in release mode; returns each one's ELF path, in order.
+pub fn build(firmware: &Path, package: &str, bins: &[&str]) -> Result<Vec<PathBuf>> {
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(firmware)
+        .args([
+            "build",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(["-p", package]);
+    for b in bins {
+        cmd.args(["--bin", b]);
+    }
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run cargo")?;
+    ensure!(
+        out.status.success(),
+        "building the firmware ({package}) failed"
+    );
+
+    // the JSON messages name each binary's executable
+    let mut elves = vec![None; bins.len()];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(name), Some(exe)) = (msg["target"]["name"].as_str(), msg["executable"].as_str())
+        else {
+            continue;
+        };
+        if let Some(i) = bins.iter().position(|b| *b == name) {
+            elves[i] = Some(PathBuf::from(exe));
+        }
+    }
+    elves
+        .into_iter()
+        .zip(bins)
+        .map(|(e, b)| e.with_context(|| format!("cargo built no `{b}` executable")))
+        .collect()
+}
+
+/// A finished run of a firmware program on QEMU.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The firmware's exit status.
+    pub status: i32,
+    /// The decoded log, one line per entry.
+    pub log: Vec<String>,
+    /// Wall-clock time of the run, seconds (QEMU's speed; not a measure of the firmware).
+    pub seconds: f64,
+}
+
+impl Run {
+    /// The value of the log's `measured NAME VALUE UNIT` line.
+    pub fn measured(&self, name: &str) -> Option<u64> {
+        self.log.iter().find_map(|l| {
+            let rest = l.split("measured ").nth(1)?;
+            let mut words = rest.split_whitespace();
+            (words.next()? == name).then_some(())?;
+            words.next()?.parse().ok()
+        })
+    }
+
+    /// The text after `marker` on the first log line containing it.
+    pub fn after(&self, marker: &str) -> Option<&str> {
+        self.log
+            .iter()
+            .find_map(|l| l.split_once(marker).map(|(_, rest)| rest.trim()))
+    }
+
+    /// The hexadecimal `0x…` checksum that follows `marker` in the log.
+    pub fn checksum_after(&self, marker: &str) -> Option<u32> {
+        let rest = self.after(marker)?;
+        let hex = rest.strip_prefix("0x")?;
+        let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+        u32::from_str_radix(&digits, 16).ok()
+    }
+}
+
+/// Runs the firmware ELF on QEMU with `args` as its command line; with `echo`, shows the
+/// log as it arrives.
+pub fn run(firmware: &Path, elf: &Path, args: &[String], echo: bool) -> Result<Run> {
+    let started = Instant::now();
+    let mut child = Command::new(firmware.join("tools/qemu-run"))
+        .arg(elf)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot run firmware/tools/qemu-run")?;
+    let mut log = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        let stdout = std::io::stdout();
+        for line in BufReader::new(out).lines() {
+            let line = line.context("reading the firmware log")?;
+            if echo {
+                let mut s = stdout.lock();
+                writeln!(s, "{line}")?;
+                s.flush()?;
+            }
+            log.push(line);
+        }
+    }
+    let status = child.wait()?;
+    Ok(Run {
+        status: status.code().unwrap_or(1),
+        log,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Builds `program` for the emulated board and runs it.
+pub fn build_and_run(
+    firmware: &Path,
+    program: Program,
+    args: &[String],
+    echo: bool,
+) -> Result<Run> {
+    let elf = build(firmware, QEMU_PACKAGE, &[program.name()])?;
+    run(firmware, &elf[0], args, echo)
+}
+
+/// One program's figures for the report.
+struct Measured {
+    label: &'static str,
+    sections: Sections,
+    run: Option<Run>,
+}
+
+/// Builds and runs both programs on QEMU, builds them for the nRF52840-DK, and returns
+/// the resources table and the table of what fits which parts, in Markdown.
+pub fn report(firmware: &Path) -> Result<String> {
+    let qemu = build(firmware, QEMU_PACKAGE, &["sample", "train"])?;
+    let board = build(firmware, BOARD_PACKAGE, &["sample", "train"])?;
+    let mut rows = Vec::new();
+    for (program, elf) in [Program::Sample, Program::Train].into_iter().zip(&qemu) {
+        eprintln!("running {} on QEMU…", program.name());
+        let r = run(firmware, elf, &[], false)?;
+        if r.status != 0 {
+            bail!(
+                "{} exited with status {} on QEMU; its log:\n{}",
+                program.name(),
+                r.status,
+                r.log.join("\n")
+            );
+        }
+        rows.push(Measured {
+            label: match program {
+                Program::Sample => "`sample`, QEMU mps2-an386",
+                Program::Train => "`train`, QEMU mps2-an386",
+            },
+            sections: resources::sections(elf)?,
+            run: Some(r),
+        });
+    }
+    for (label, elf) in ["`sample`, nRF52840-DK", "`train`, nRF52840-DK"]
+        .into_iter()
+        .zip(&board)
+    {
+        rows.push(Measured {
+            label,
+            sections: resources::sections(elf)?,
+            run: None,
+        });
+    }
+    Ok(format!(
+        "{}\n{}",
+        resources_table(&rows),
+        resources::fit_table()
+    ))
+}
+
+fn resources_table(rows: &[Measured]) -> String {
+    let mut t = String::from(
+        "| program | flash | static RAM | peak stack | work (QEMU `-icount shift=0`) | QEMU run |\n\
+         |---|---:|---:|---:|---|---:|\n",
+    );
+    for m in rows {
+        let s = &m.sections;
+        let (stack, work, wall) = match &m.run {
+            Some(r) => {
+                let stack = r
+                    .measured("stack_peak")
+                    .map_or("?".into(), |b| format!("{b} B"));
+                let work = match (r.measured("per_sample"), r.measured("per_step")) {
+                    (Some(n), _) => format!("{} instructions per sample", group(n)),
+                    (_, Some(n)) => format!("{} instructions per training step", group(n)),
+                    _ => "?".into(),
+                };
+                (stack, work, format!("{:.1} s", r.seconds))
+            }
+            None => ("not run".into(), "—".into(), "—".into()),
+        };
+        t.push_str(&format!(
+            "| {} | {} B | {} B | {stack} | {work} | {wall} |\n",
+            m.label,
+            group(s.flash),
+            group(s.ram)
+        ));
+    }
+    t
+}
+
+/// `1234567` as `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(log: &[&str]) -> Run {
+        Run {
+            status: 0,
+            log: log.iter().map(|s| s.to_string()).collect(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn log_lines_are_read_back() {
+        let r = run_with(&[
+            "INFO  samples: 8 × 64 values, crc32 0x0badcafe",
+            "INFO  measured per_sample 41240 instructions",
+            "INFO  measured stack_peak 2312 B",
+        ]);
+        assert_eq!(r.measured("per_sample"), Some(41_240));
+        assert_eq!(r.measured("stack_peak"), Some(2_312));
+        assert_eq!(r.measured("per_step"), None);
+        assert_eq!(r.checksum_after("crc32 "), Some(0x0bad_cafe));
+        assert_eq!(r.after("samples:"), Some("8 × 64 values, crc32 0x0badcafe"));
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_000), "1,000");
+        assert_eq!(group(21_345_678), "21,345,678");
+    }
+}
