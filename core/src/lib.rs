@@ -53,6 +53,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod activation;
 mod chain;
 pub mod gan;
