@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check picogan has, from a fresh clone: formatting, lints, the core built for
-# Cortex-M4F and Cortex-M0, and every test (unit tests, gradient checks, PyTorch golden
-# values, training runs scored by the public protocols). Sets up what it needs first, or
-# stops with the command that installs what is missing.
+# Cortex-M4F and Cortex-M0, every test (unit tests, gradient checks, PyTorch golden
+# values, training runs scored by the public protocols), and the firmware: built for the
+# emulated board and the nRF52840-DK, run on QEMU and checked against the desktop bit for
+# bit. Sets up what it needs first, or stops with the command that installs what is
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,16 @@ rustup toolchain list | grep -q "^$toolchain" \
     || missing "Rust $toolchain" "rustup toolchain install $toolchain"
 rustup target add --toolchain "$toolchain" thumbv7em-none-eabihf thumbv6m-none-eabi
 rustup component add --toolchain "$toolchain" rustfmt clippy llvm-tools
+# The firmware runs on QEMU's Cortex-M4F; its defmt log is decoded by defmt-print.
+if ! command -v qemu-system-arm >/dev/null; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >/dev/null
+    else
+        missing qemu-system-arm "sudo apt-get install -y qemu-system-arm"
+    fi
+fi
+command -v defmt-print >/dev/null || cargo install defmt-print --locked
 
 step "formatting"
 cargo fmt --all --check
@@ -30,5 +42,15 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     cargo build -p picogan --release --target "$target"
 done
 
+step "firmware: formatting, lints and builds (QEMU mps2-an386, nRF52840-DK)"
+for dir in firmware firmware/nrf52840-dk; do
+    (cd "$dir" && cargo fmt --check && cargo clippy --release -- -D warnings \
+        && cargo build --release)
+done
+
 step "tests"
 cargo test --workspace --release
+
+step "firmware on QEMU against the desktop: same samples, same trained weights"
+cargo run --release -q -p picogan-host -- emulate sample -- --n 4 --seed 2
+cargo test --release -p picogan-tests --test firmware -- --ignored

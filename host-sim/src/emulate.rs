@@ -33,8 +33,11 @@ impl Program {
 
 /// The package of the emulated board's programs.
 pub const QEMU_PACKAGE: &str = "picogan-qemu";
-/// The package of the nRF52840-DK's programs.
+/// The package of the nRF52840-DK's programs, a workspace of its own in this directory
+/// under the firmware's.
 pub const BOARD_PACKAGE: &str = "picogan-nrf52840-dk";
+/// Directory of the nRF52840-DK's workspace, under the firmware's.
+pub const BOARD_DIR: &str = "nrf52840-dk";
 
 /// The firmware workspace: `given`, or `firmware/` beside this crate in the source tree.
 pub fn firmware_dir(given: Option<&Path>) -> Result<PathBuf> {
@@ -186,7 +189,11 @@ struct Measured {
 /// the resources table and the table of what fits which parts, in Markdown.
 pub fn report(firmware: &Path) -> Result<String> {
     let qemu = build(firmware, QEMU_PACKAGE, &["sample", "train"])?;
-    let board = build(firmware, BOARD_PACKAGE, &["sample", "train"])?;
+    let board = build(
+        &firmware.join(BOARD_DIR),
+        BOARD_PACKAGE,
+        &["sample", "train"],
+    )?;
     let mut rows = Vec::new();
     for (program, elf) in [Program::Sample, Program::Train].into_iter().zip(&qemu) {
         eprintln!("running {} on QEMU…", program.name());

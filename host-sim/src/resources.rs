@@ -54,7 +54,7 @@ pub fn sections(path: &Path) -> Result<Sections> {
 }
 
 /// RAM kept free for everything besides a model: the program's stack frames, the log's
-/// buffers and the runtime's statics. The measured programs take 3 to 4 KiB of RAM
+/// buffers and the runtime's statics. The firmware's programs take 2.5 to 3.7 KiB of RAM
 /// beyond their model's figures (see firmware/README.md), so 8 KiB leaves room.
 pub const RESERVE: usize = 8 * 1024;
 
