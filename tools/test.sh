@@ -50,6 +50,8 @@ done
 
 step "tests"
 cargo test --workspace --release
+# the firmware's board-independent code, on the host
+(cd firmware/app && cargo test --target "$(rustc -vV | sed -n 's/^host: //p')")
 
 step "firmware on QEMU against the desktop: same samples, same trained weights"
 cargo run --release -q -p picogan-host -- emulate sample -- --n 4 --seed 2

@@ -39,3 +39,34 @@ impl Args {
         Ok(args)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_in_any_order() {
+        let a = Args::parse(["--seed", "7", "--n", "16"]).unwrap();
+        assert_eq!(
+            a,
+            Args {
+                n: Some(16),
+                seed: Some(7)
+            }
+        );
+        // QEMU's command line may carry empty words between options
+        assert_eq!(Args::parse(["", "--n", "", "3"]).unwrap().n, Some(3));
+        assert_eq!(Args::parse([]), Ok(Args::default()));
+    }
+
+    #[test]
+    fn bad_options_name_the_culprit() {
+        assert_eq!(Args::parse(["--m", "1"]), Err(ArgsError::Unknown("--m")));
+        assert_eq!(Args::parse(["--n"]), Err(ArgsError::MissingValue("--n")));
+        assert_eq!(Args::parse(["--n", "-1"]), Err(ArgsError::BadValue("--n")));
+        assert_eq!(
+            Args::parse(["--seed", "18446744073709551616"]),
+            Err(ArgsError::BadValue("--seed"))
+        );
+    }
+}

@@ -25,3 +25,28 @@ pub fn crc32_layer<L: Layer>(net: &L) -> u32 {
     }
     digest.finalize()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values() {
+        // the catalogue check value of CRC-32/ISO-HDLC, and 1.0f32 as bytes 00 00 80 3f
+        assert_eq!(CRC32.checksum(b"123456789"), 0xcbf4_3926);
+        let mut d = CRC32.digest();
+        update(&mut d, &[1.0]);
+        assert_eq!(d.finalize(), CRC32.checksum(&[0, 0, 0x80, 0x3f]));
+    }
+
+    #[test]
+    fn layer_checksum_covers_every_tensor_in_order() {
+        let l = picogan::Linear::<2, 1> {
+            w: [[1.0, 2.0]],
+            b: [3.0],
+        };
+        let mut d = CRC32.digest();
+        update(&mut d, &[1.0, 2.0, 3.0]);
+        assert_eq!(crc32_layer(&l), d.finalize());
+    }
+}

@@ -6,3 +6,22 @@
 //! default settings.
 
 include!(concat!(env!("OUT_DIR"), "/model.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picogan::{Layer, Vector};
+
+    #[test]
+    fn embedded_generator_is_finite_and_draws_in_range() {
+        assert!(GENERATOR.is_finite());
+        assert!(GENERATOR.tensor(0).iter().any(|&w| w != 0.0));
+        let z = <Generator as Layer>::Input::ZERO;
+        let mut y = <Generator as Layer>::Output::ZERO;
+        GENERATOR.infer(&z, &mut y);
+        if IMAGE_SIDE > 0 {
+            // images end in Tanh
+            assert!(y.as_slice().iter().all(|v| (-1.0..=1.0).contains(v)));
+        }
+    }
+}

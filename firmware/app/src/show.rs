@@ -45,3 +45,39 @@ fn push(line: &mut [u8; LINE], at: usize, c: u8, times: usize) -> usize {
     line[at..end].fill(c);
     end
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shades_span_the_ramp() {
+        // (pixel, shade): the ends, the middle, out of range and NaN
+        let table = [
+            (-1.0, b' '),
+            (-0.75, b'.'),
+            (0.0, b'+'),
+            (0.95, b'@'),
+            (1.0, b'@'),
+            (3.0, b'@'),
+            (-3.0, b' '),
+            (f32::NAN, b' '),
+        ];
+        for (v, want) in table {
+            assert_eq!(shade(v), want, "shade({v})");
+        }
+    }
+
+    #[test]
+    fn rows_put_images_side_by_side() {
+        let a = [-1.0, 1.0, 1.0, -1.0];
+        let b = [0.0, 0.0, 1.0, 1.0];
+        let mut line = [0; LINE];
+        assert_eq!(row(&[&a, &b], 2, 0, &mut line), "  @@  ++++");
+        assert_eq!(row(&[&a, &b], 2, 1, &mut line), "@@    @@@@");
+        // a row past the images' end is blank, and a line never outgrows LINE
+        assert_eq!(row(&[&a], 2, 5, &mut line), "");
+        let wide = [1.0; 100];
+        assert_eq!(row(&[&wide], 100, 0, &mut line).len(), LINE);
+    }
+}
