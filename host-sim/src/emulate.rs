@@ -57,7 +57,11 @@ pub fn firmware_dir(given: Option<&Path>) -> Result<PathBuf> {
 /// Builds `bins` of `package` in release mode; returns each one's ELF path, in order.
 pub fn build(firmware: &Path, package: &str, bins: &[&str]) -> Result<Vec<PathBuf>> {
     let mut cmd = Command::new("cargo");
-    cmd.current_dir(firmware)
+    // the firmware's compiler flags come from its own configuration; flags meant for the
+    // desktop (say, -C target-cpu=native) would break a Cortex-M build
+    cmd.env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .current_dir(firmware)
         .args([
             "build",
             "--release",
