@@ -261,11 +261,14 @@ impl Schedule {
         match self {
             Schedule::Constant => 1.0,
             Schedule::HalfLinear => {
+                // u64: `steps + 1` must not overflow for u32::MAX steps
+                let (step, steps) = (u64::from(step), u64::from(steps));
                 let half = steps / 2;
                 if step <= half {
                     1.0
                 } else {
-                    (steps + 1).saturating_sub(step) as f32 / (steps - half) as f32
+                    // the divisor is 0 only for steps = 0, where every step is past the end
+                    (steps + 1).saturating_sub(step) as f32 / (steps - half).max(1) as f32
                 }
             }
         }
@@ -331,6 +334,11 @@ mod tests {
         // an odd count decays over the longer half
         assert_eq!(s.factor(4, 7), 4.0 / 4.0);
         assert_eq!(s.factor(7, 7), 1.0 / 4.0);
+        // degenerate counts stay finite and in [0, 1]
+        assert_eq!(s.factor(1, 0), 0.0);
+        assert_eq!(s.factor(0, 0), 1.0);
+        let last = s.factor(u32::MAX, u32::MAX);
+        assert!(last > 0.0 && last < 1e-9, "{last}");
     }
 
     #[test]

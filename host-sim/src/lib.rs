@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro128PlusPlus;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The generator behind every random choice on the host: the same one the firmware uses.
 pub type HostRng = Xoshiro128PlusPlus;
@@ -40,6 +40,53 @@ pub fn shuffle<T, R: Rng>(items: &mut [T], rng: &mut R) {
     for i in (1..items.len()).rev() {
         let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         items.swap(i, j);
+    }
+}
+
+/// A set of output files written under temporary names in their directory and renamed
+/// into place together by [`Staging::commit`]. A run that fails before then removes what
+/// it wrote and leaves an earlier run's files as they were.
+pub struct Staging {
+    dir: PathBuf,
+    /// (temporary path, final path) of each file.
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staging {
+    /// Stages files for `dir`, creating it if needed.
+    pub fn new(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            files: Vec::new(),
+        })
+    }
+
+    /// The temporary path to write `name` to. It keeps the extension, which says the
+    /// format to the picture writer.
+    pub fn file(&mut self, name: &str) -> PathBuf {
+        let tmp = self.dir.join(format!(".partial-{name}"));
+        self.files.push((tmp.clone(), self.dir.join(name)));
+        tmp
+    }
+
+    /// Renames every file into place; returns the final paths in staging order.
+    pub fn commit(mut self) -> Result<Vec<PathBuf>> {
+        let mut done = Vec::new();
+        for (tmp, path) in std::mem::take(&mut self.files) {
+            std::fs::rename(&tmp, &path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            done.push(path);
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.files {
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }
 
@@ -121,7 +168,9 @@ macro_rules! with_models {
                 anyhow::bail!("--arch tiny is a pair for 2-D points; use ring8 or grid25")
             }
             (2, Arch::Seed) => {
-                anyhow::bail!("--arch seed ends in Tanh for images; use --arch small for 2-D data")
+                anyhow::bail!(
+                    "the seed architecture ends in Tanh, for images; 2-D data needs --arch small"
+                )
             }
             (x, _) => anyhow::bail!("no model for data {x} values wide"),
         }

@@ -114,17 +114,41 @@ struct EmulateArgs {
     args: Vec<String>,
 }
 
+/// `println!` that does not panic when standard output is closed (`picogan … | head -1`):
+/// by then the results are in files, and a closed pipe is no reason to fail.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A bug, should one remain, still ends in one `error:` line rather than a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {l}"))
+            .unwrap_or_default();
+        eprintln!("error: internal error{at}: {}", msg.replace('\n', " "));
+    }));
     // The seed-sized networks with their Adam state are a few MiB; building them by value
     // needs more stack than a default main thread may have.
     let worker = std::thread::Builder::new()
         .stack_size(256 << 20)
         .spawn(move || run(cli));
     let result = match worker {
-        Ok(handle) => handle
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error"))),
+        Ok(handle) => match handle.join() {
+            Ok(result) => result,
+            Err(_) => return ExitCode::FAILURE, // the panic hook has reported it
+        },
         Err(e) => Err(e.into()),
     };
     match result {
@@ -142,10 +166,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sample(a) => {
             let w = picogan_host::sample::sample(&a.weights, a.n, a.seed, &a.out)?;
             for f in &w.files {
-                println!("wrote {}", f.display());
+                say!("wrote {}", f.display());
             }
             if a.hash {
-                println!(
+                say!(
                     "samples: {} × {} values, crc32 {}",
                     a.n,
                     w.samples.len() / a.n,
@@ -207,7 +231,7 @@ fn train_command(a: TrainArgs) -> Result<()> {
     o.out = Some(out.clone());
     o.progress = true;
 
-    println!(
+    say!(
         "training {} on {} for {} steps (batch {}, seed {})",
         o.arch.name(),
         o.dataset.name(),
@@ -216,19 +240,19 @@ fn train_command(a: TrainArgs) -> Result<()> {
         o.seed
     );
     let r = train::train(&o)?;
-    println!(
+    say!(
         "trained in {:.1} s; {}",
         r.train_seconds,
         summary(&r.quality)
     );
-    println!(
+    say!(
         "weights crc32: generator {}, discriminator {}",
         picogan_host::hash::show(r.weights_crc32.generator),
         picogan_host::hash::show(r.weights_crc32.discriminator)
     );
-    println!("wrote to {}/:", out.display());
+    say!("wrote to {}/:", out.display());
     for f in &r.files {
-        println!(
+        say!(
             "  {}",
             f.file_name()
                 .map(|n| n.to_string_lossy())

@@ -67,6 +67,10 @@ impl<const X: usize> Classifier<X> {
             "classifier for {X} pixels given {}",
             train.dim()
         );
+        anyhow::ensure!(
+            labels.len() == train.len() && labels.iter().all(|&l| l < 10),
+            "the classifier needs one label in 0..10 per image"
+        );
         let mut rng = crate::rng(seed);
         let mut net = Box::new(ClassifierNet::<X>::ZEROED);
         net.init(Init::PyTorchDefault, &mut rng);
@@ -82,7 +86,9 @@ impl<const X: usize> Classifier<X> {
             for chunk in order.chunks(BATCH) {
                 grads.zero();
                 for &i in chunk {
-                    let x = as_array::<X>(train.image(i));
+                    let Ok(x) = <&[f32; X]>::try_from(train.image(i)) else {
+                        continue; // width checked above
+                    };
                     net.forward(x, &mut logits, &mut cache);
                     softmax_cross_entropy(&logits, usize::from(labels[i]), &mut dlogits);
                     dlogits.iter_mut().for_each(|d| *d /= chunk.len() as f32);
@@ -94,11 +100,11 @@ impl<const X: usize> Classifier<X> {
         Ok(Classifier { net })
     }
 
-    /// The most likely class of image `x`.
-    pub fn predict(&self, x: &[f32]) -> usize {
+    /// The most likely class of image `x`; `None` when `x` is not `X` pixels wide.
+    pub fn predict(&self, x: &[f32]) -> Option<usize> {
         let mut logits = [0.0f32; 10];
-        self.net.infer(as_array::<X>(x), &mut logits);
-        (0..10).fold(0, |best, c| if logits[c] > logits[best] { c } else { best })
+        self.net.infer(x.try_into().ok()?, &mut logits);
+        Some((0..10).fold(0, |best, c| if logits[c] > logits[best] { c } else { best }))
     }
 
     /// Share of `images` classified as labelled.
@@ -107,15 +113,10 @@ impl<const X: usize> Classifier<X> {
             return f64::NAN;
         };
         let right = (0..images.len())
-            .filter(|&i| self.predict(images.image(i)) == usize::from(labels[i]))
+            .filter(|&i| self.predict(images.image(i)) == Some(usize::from(labels[i])))
             .count();
         right as f64 / images.len().max(1) as f64
     }
-}
-
-fn as_array<const X: usize>(x: &[f32]) -> &[f32; X] {
-    x.try_into()
-        .expect("image width checked when the classifier was trained")
 }
 
 /// Classifier-based and manifold-based scores of a set of images against real ones.
@@ -145,7 +146,9 @@ pub fn image_report<const X: usize>(
     let n = images.len() / X;
     let mut hist = vec![0.0f64; 10];
     for x in images.chunks_exact(X) {
-        hist[clf.predict(x)] += 1.0 / n as f64;
+        if let Some(c) = clf.predict(x) {
+            hist[c] += 1.0 / n as f64;
+        }
     }
     let mut real_hist = vec![0.0f64; 10];
     if let Some(labels) = &real.labels {
@@ -173,6 +176,9 @@ pub fn image_report<const X: usize>(
 /// Improved precision and recall (Kynkäänniemi et al. 2019) of `fake` against `real`,
 /// both `[n][dim]` flat, with k-th nearest-neighbour balls, in pixel space.
 pub fn precision_recall(real: &[f32], fake: &[f32], dim: usize, k: usize) -> (f64, f64) {
+    if dim == 0 || k == 0 {
+        return (f64::NAN, f64::NAN);
+    }
     let real: Vec<&[f32]> = real.chunks_exact(dim).collect();
     let fake: Vec<&[f32]> = fake.chunks_exact(dim).collect();
     let real_radii = knn_radii(&real, k);

@@ -1,6 +1,6 @@
 //! PNG pictures: grids of images, training curves and 2-D scatter plots.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, ensure, Result};
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::Once;
@@ -18,8 +18,13 @@ fn register_font() {
     });
 }
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("drawing failed: {e:?}")
+/// Largest magnitude plotted. Beyond it the axes' arithmetic overflows f32 (plotters then
+/// never finishes placing its ticks), and no training curve or sample worth reading lies
+/// there; such values are left out.
+const PLOT_LIMIT: f32 = 1e30;
+
+fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("drawing failed: {e}")
 }
 
 /// A panel of images for [`image_panels`].
@@ -40,6 +45,10 @@ pub fn image_panels(
     scale: usize,
 ) -> Result<()> {
     register_font();
+    ensure!(
+        rows > 0 && cols > 0 && scale > 0,
+        "images of {rows}×{cols} pixels at scale {scale}"
+    );
     let dim = rows * cols;
     let per_panel = panels
         .iter()
@@ -109,7 +118,7 @@ pub fn curves(
         let finite = series
             .iter()
             .flat_map(|s| s.ys.iter().copied())
-            .filter(|v| v.is_finite());
+            .filter(|v| v.abs() <= PLOT_LIMIT);
         let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), v| {
             (l.min(v), h.max(v))
         });
@@ -137,7 +146,10 @@ pub fn curves(
             let color = Palette99::pick(i).to_rgba();
             chart
                 .draw_series(LineSeries::new(
-                    xs.iter().copied().zip(s.ys.iter().copied()),
+                    xs.iter()
+                        .copied()
+                        .zip(s.ys.iter().copied())
+                        .filter(|(_, y)| y.abs() <= PLOT_LIMIT),
                     color,
                 ))
                 .map_err(err)?
@@ -166,11 +178,15 @@ pub fn scatter(
     register_font();
     let root = BitMapBackend::new(path, (640, 640)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
-    let all = real
-        .iter()
-        .chain(means)
-        .chain(fake.iter().filter(|p| p[0].is_finite() && p[1].is_finite()));
-    let r = all.fold(1.0f32, |m, p| m.max(p[0].abs()).max(p[1].abs())) * 1.1;
+    // The axes cover the data, and generated points up to a hundred times further out;
+    // points beyond that are left out of the picture (the CSV keeps them).
+    let extent = |pts: &mut dyn Iterator<Item = &[f32; 2]>| {
+        pts.fold(0.0f32, |m, p| m.max(p[0].abs()).max(p[1].abs()))
+    };
+    let data_r = extent(&mut real.iter().chain(means)).max(1e-3);
+    let within = |p: &&[f32; 2]| p[0].abs() <= 100.0 * data_r && p[1].abs() <= 100.0 * data_r;
+    let fake: Vec<[f32; 2]> = fake.iter().filter(within).copied().collect();
+    let r = data_r.max(extent(&mut fake.iter())) * 1.1;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FAMILY, 18))
         .margin(10)
@@ -194,7 +210,7 @@ pub fn scatter(
         .label("real")
         .legend(|(x, y)| Circle::new((x, y), 4, BLUE.filled()));
     chart
-        .draw_series(dots(fake, RED.mix(0.5)))
+        .draw_series(dots(&fake, RED.mix(0.5)))
         .map_err(err)?
         .label("generated")
         .legend(|(x, y)| Circle::new((x, y), 4, RED.filled()));

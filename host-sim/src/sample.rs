@@ -19,30 +19,57 @@ pub struct Written {
 /// writes them next to `out`: a PNG grid for images; a CSV file and a scatter plot for
 /// 2-D points (`out` with extensions `.csv` and `.png`).
 pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Written> {
-    ensure!(n > 0, "--n must be at least 1");
+    ensure!(
+        (1..=MAX_SAMPLES).contains(&n),
+        "--n must be from 1 to {MAX_SAMPLES}, got {n}"
+    );
+    // a directory, named or implied by a trailing separator, gets the default file name
+    let out = &if out.is_dir() || out.as_os_str().to_string_lossy().ends_with(['/', '\\']) {
+        out.join("samples.png")
+    } else {
+        out.to_path_buf()
+    };
+    for ext in ["png", "csv"] {
+        ensure!(
+            !same_file(&out.with_extension(ext), weights_path),
+            "--out {} would overwrite the weights",
+            out.display()
+        );
+    }
     let shown = weights_path.display().to_string();
     let bytes = std::fs::read(weights_path).with_context(|| format!("cannot read {shown}"))?;
     let info = weights::read_info(&bytes, &shown)?;
     ensure!(
         info.role == "generator",
-        "{shown} holds a {}, not a generator",
+        "{shown} holds a {:?}, not a generator",
         info.role
     );
     let arch = match info.arch.as_str() {
         "small" => Arch::Small,
         "seed" => Arch::Seed,
         "tiny" => Arch::Tiny,
-        other => bail!("{shown}: unknown architecture `{other}`"),
+        other => bail!("{shown}: unknown architecture {other:?}"),
     };
     let width = match info.dataset.as_str() {
         "digits" => 64,
         "idx" => 784,
         "ring8" | "grid25" => 2,
-        other => bail!("{shown}: unknown data set `{other}`"),
+        other => bail!("{shown}: unknown data set {other:?}"),
     };
     crate::with_models!(width, arch, |G, D, X| draw::<G>(
         &bytes, &shown, &info, n, seed, out
     ))
+}
+
+/// Most samples one call draws: a picture of 10,000 28×28 images is already about 6,000
+/// pixels square.
+pub const MAX_SAMPLES: usize = 10_000;
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 #[inline(never)] // see `train::run`

@@ -325,6 +325,10 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
             "{name} must be a positive number, got {lr}"
         );
     }
+    if let Some(out) = &opts.out {
+        // fail before training, not after, when the results cannot be written
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    }
     let real = match &opts.dataset {
         Dataset::Digits => {
             let (train, heldout) = data::digits()?.train_heldout(0);
@@ -437,7 +441,15 @@ where
     let train_seconds = started.elapsed().as_secs_f64();
     ensure!(
         gan.g.is_finite() && gan.d.is_finite(),
-        "training left non-finite weights; no weights were written"
+        "training diverged: it left non-finite weights; no weights were written"
+    );
+    // Finite weights can still be large enough that the Generator's outputs overflow.
+    ensure!(
+        generate(&gan.g, 256, opts.seed)
+            .iter()
+            .all(|v| v.is_finite()),
+        "training diverged: the Generator's samples overflow to infinity or NaN; no weights \
+         were written: try lower learning rates"
     );
 
     let mut report = TrainReport {
@@ -566,22 +578,19 @@ where
     G: Layer<Output = [f32; X]>,
     D: Layer<Input = [f32; X], Output = [f32; 1]>,
 {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut files = Vec::new();
+    let mut stage = crate::Staging::new(out)?;
     let info = |role: &str| ModelInfo {
         dataset: opts.dataset.name().into(),
         arch: opts.arch.name().into(),
         role: role.into(),
     };
 
-    let path = out.join("generator.safetensors");
-    weights::save(g, &info("generator"), &path)?;
-    files.push(path);
-    let path = out.join("discriminator.safetensors");
-    weights::save(d, &info("discriminator"), &path)?;
-    files.push(path);
+    let path = stage.file("generator.safetensors");
+    write(&path, weights::to_bytes(g, &info("generator"))?)?;
+    let path = stage.file("discriminator.safetensors");
+    write(&path, weights::to_bytes(d, &info("discriminator"))?)?;
 
-    let path = out.join("samples.png");
+    let path = stage.file("samples.png");
     match real {
         Real::Images { heldout, .. } => {
             let n = 100.min(heldout.len());
@@ -607,14 +616,11 @@ where
                 rng_stream(opts.seed, Stream::Eval),
             );
             plot::scatter(&path, mix.name, &truth, &fake, mix.means())?;
-            let csv = out.join("samples.csv");
-            crate::write_points_csv(&csv, &fake)?;
-            files.push(csv);
+            crate::write_points_csv(&stage.file("samples.csv"), &fake)?;
         }
     }
-    files.push(path);
 
-    let path = out.join("training.png");
+    let path = stage.file("training.png");
     let h = &report.history;
     let xs: Vec<f32> = h.step.iter().map(|&s| s as f32).collect();
     let groups = [
@@ -646,11 +652,14 @@ where
         ),
     ];
     plot::curves(&path, &xs, "generator step", &groups)?;
-    files.push(path);
 
-    let path = out.join("metrics.json");
-    let json = serde_json::to_string_pretty(report)?;
-    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?;
-    files.push(path);
-    Ok(files)
+    let path = stage.file("metrics.json");
+    write(&path, serde_json::to_string_pretty(report)?)?;
+
+    // weights first in the list: they are what a user looks for
+    stage.commit()
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

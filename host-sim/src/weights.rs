@@ -46,7 +46,25 @@ pub fn to_bytes<L: Layer>(net: &L, info: &ModelInfo) -> Result<Vec<u8>> {
         let name = tensor_name::<L>(i).context("tensor index within TENSORS")?;
         views.insert(name, TensorView::new(Dtype::F32, t.shape().to_vec(), data)?);
     }
-    Ok(safetensors::serialize(views, Some(info.to_metadata()))?)
+    canonical(safetensors::serialize(views, Some(info.to_metadata()))?)
+}
+
+/// Rewrites a safetensors file's JSON header with its keys in sorted order.
+///
+/// The metadata goes through a `HashMap`, whose order changes from run to run; sorted,
+/// the same model always gives the same bytes. Tensor data is not touched, and the header
+/// keeps the format's padding with spaces to a multiple of 8 bytes.
+fn canonical(file: Vec<u8>) -> Result<Vec<u8>> {
+    let st = SafeTensors::read_metadata(&file)?;
+    let header_len = st.0;
+    let header: serde_json::Value = serde_json::from_slice(&file[8..8 + header_len])?;
+    let mut text = serde_json::to_vec(&header)?; // serde_json's maps are sorted
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + file.len() - 8 - header_len);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&file[8 + header_len..]);
+    Ok(out)
 }
 
 /// Writes `net` to `path`: to a temporary file beside it first, then renamed over it, so
@@ -100,6 +118,13 @@ pub fn load_into<L: Layer>(net: &mut L, bytes: &[u8], shown: &str) -> Result<()>
             view.shape(),
             info.shape()
         );
+        if let Some(k) = view
+            .data()
+            .chunks_exact(4)
+            .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
+        {
+            bail!("{shown}: tensor `{name}` holds a NaN or infinite value at element {k}");
+        }
         found.push(view.data());
     }
     if st.len() != L::TENSORS {
@@ -144,6 +169,30 @@ mod tests {
         load_into(&mut back, &bytes, "test").unwrap();
         assert_eq!(back, g);
         assert_eq!(read_info(&bytes, "test").unwrap(), info());
+    }
+
+    #[test]
+    fn the_same_model_gives_the_same_bytes() {
+        // Metadata passes through a randomly ordered map; many writes must still agree.
+        let g = SmallGenerator::<64>::ZEROED;
+        let first = to_bytes(&g, &info()).unwrap();
+        assert!((0..20).all(|_| to_bytes(&g, &info()).unwrap() == first));
+        assert_eq!(u64::from_le_bytes(first[..8].try_into().unwrap()) % 8, 0);
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused() {
+        let mut g = SmallGenerator::<64>::ZEROED;
+        g.1 .1 .0.b[3] = f32::NAN;
+        let bytes = to_bytes(&g, &info()).unwrap();
+        let mut target = SmallGenerator::<64>::ZEROED;
+        let err = load_into(&mut target, &bytes, "nan")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`fc.2.bias`") && err.contains("element 3"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -93,6 +93,25 @@ fn train_then_sample_digits() {
     assert_eq!(draw("3", "a.png"), draw("3", "b.png"));
     assert_ne!(draw("3", "a.png"), draw("4", "c.png"));
 
+    // at most MAX_SAMPLES samples; the weights are never overwritten by the pictures
+    fails_with(
+        &picogan(&[
+            "sample",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--n",
+            "10001",
+        ]),
+        "--n must be from 1 to 10000",
+    );
+    let odd = dir.join("weights.png");
+    std::fs::copy(&weights, &odd).unwrap();
+    let odd = odd.to_str().unwrap();
+    fails_with(
+        &picogan(&["sample", "--weights", odd, "--out", odd]),
+        "would overwrite",
+    );
+
     // a discriminator is not something to sample from
     let d = out.join("discriminator.safetensors");
     fails_with(
@@ -186,6 +205,58 @@ fn idx_images_train_with_both_architectures() {
         let (w, h) = png_size(&out.join("samples.png"));
         assert_eq!((w, h), (2 * (4 * 58 + 16) + 16, 3 * 58 + 28 + 16));
     }
+}
+
+#[test]
+fn a_diverging_run_writes_nothing_and_keeps_earlier_results() {
+    let dir = scratch("diverge");
+    let o = picogan(&[
+        "train",
+        "--dataset",
+        "ring8",
+        "--steps",
+        "20",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let before = std::fs::read(dir.join("generator.safetensors")).unwrap();
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let files = listing();
+    // A Generator learning rate of 1e12 sends the weights far enough on the first step
+    // that its outputs overflow, while staying finite themselves.
+    fails_with(
+        &picogan(&[
+            "train",
+            "--dataset",
+            "ring8",
+            "--steps",
+            "1",
+            "--lr-g",
+            "1e12",
+            "--lr-d",
+            "1e-3",
+            "--out",
+            dir.to_str().unwrap(),
+        ]),
+        "diverged",
+    );
+    assert_eq!(
+        std::fs::read(dir.join("generator.safetensors")).unwrap(),
+        before
+    );
+    assert_eq!(
+        listing(),
+        files,
+        "temporary files left behind or files removed"
+    );
 }
 
 #[test]
