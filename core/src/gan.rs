@@ -36,6 +36,7 @@ impl Default for StepConfig {
 
 /// What one step measured, averaged over its samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct StepStats {
     /// Discriminator loss `-ln D(x) - ln(1 - D(G(z)))`, batch means, before its last update.
     pub d_loss: f32,

@@ -146,6 +146,7 @@ impl Mixture {
 
 /// The protocol's figures for a set of points.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PointsReport {
     /// Modes with at least one high-quality point nearest to them.
     pub modes_captured: usize,
@@ -155,7 +156,7 @@ pub struct PointsReport {
     pub high_quality_pct: f64,
     /// `KL(p̂ ‖ U) = ln K − H(p̂)` of the high-quality points' mode histogram (nats); 0 is
     /// a perfectly even spread, `ln K` all points on one mode. Infinite when no point is
-    /// high quality.
+    /// high quality (`null` in JSON, which has no infinity).
     pub reverse_kl: f64,
     /// Points scored.
     pub samples: usize,

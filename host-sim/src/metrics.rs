@@ -11,39 +11,12 @@ use serde::Serialize;
 /// Number of generated points the 2-D protocol evaluates.
 pub const POINTS_EVAL: usize = picogan::mixture::POINTS_EVAL;
 
-/// The 2-D protocol's figures.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct PointsReport {
-    /// Modes with at least one high-quality point nearest to them.
-    pub modes_captured: usize,
-    /// Number of modes of the mixture.
-    pub modes: usize,
-    /// Share of points within 3σ of their nearest mode, in percent.
-    pub high_quality_pct: f64,
-    /// `KL(p̂ ‖ U) = ln K − H(p̂)` of the high-quality points' mode histogram (nats); 0 is
-    /// a perfectly even spread, `ln K` all points on one mode. Infinite when no point is
-    /// high quality.
-    pub reverse_kl: f64,
-    /// Points evaluated.
-    pub samples: usize,
-}
-
-impl From<picogan::mixture::PointsReport> for PointsReport {
-    fn from(r: picogan::mixture::PointsReport) -> Self {
-        PointsReport {
-            modes_captured: r.modes_captured,
-            modes: r.modes,
-            high_quality_pct: r.high_quality_pct,
-            reverse_kl: r.reverse_kl,
-            samples: r.samples,
-        }
-    }
-}
+pub use picogan::mixture::PointsReport;
 
 /// Evaluates generated points against a mixture, with the core's protocol (the one the
 /// firmware runs on itself).
 pub fn points_report(mix: &Mixture, points: &[[f32; 2]]) -> PointsReport {
-    picogan::mixture::points_report(mix, points).into()
+    picogan::mixture::points_report(mix, points)
 }
 
 /// The digit classifier: X → 64 (ReLU) → 10 logits, built from picogan's own layers.

@@ -263,7 +263,7 @@ pub struct TrainReport {
     /// Wall-clock time of the training loop, seconds.
     pub train_seconds: f64,
     /// Statistics of the last step.
-    pub last: StepStatsJson,
+    pub last: StepStats,
     /// Training curves.
     pub history: History,
     /// Sample quality.
@@ -282,30 +282,6 @@ pub struct WeightsCrc {
     pub generator: u32,
     /// Of the Discriminator.
     pub discriminator: u32,
-}
-
-/// [`StepStats`] in a serialisable form.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct StepStatsJson {
-    /// Discriminator loss.
-    pub d_loss: f32,
-    /// Generator loss.
-    pub g_loss: f32,
-    /// Mean D(x).
-    pub d_real: f32,
-    /// Mean D(G(z)).
-    pub d_fake: f32,
-}
-
-impl From<StepStats> for StepStatsJson {
-    fn from(s: StepStats) -> Self {
-        StepStatsJson {
-            d_loss: s.d_loss,
-            g_loss: s.g_loss,
-            d_real: s.d_real,
-            d_fake: s.d_fake,
-        }
-    }
 }
 
 /// Real data, loaded.
@@ -460,7 +436,7 @@ where
         batch: opts.batch,
         seed: opts.seed,
         train_seconds,
-        last: last.into(),
+        last,
         history,
         quality: evaluate::<G, X>(&gan.g, real, opts.seed)?,
         weights_crc32: WeightsCrc {

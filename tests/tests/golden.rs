@@ -38,6 +38,7 @@
 use picogan::models::{SeedDiscriminator, SeedGenerator, SEED_Z};
 use picogan::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use picogan::{Gan, GeneratorLoss, Layer, StepConfig, StepStats};
+use picogan_tests::diff;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 
@@ -217,40 +218,6 @@ fn step_on<OG: Optimizer<G>, OD: Optimizer<D>>(
         "Gan::step drew {n_real} real samples and {n_noise} noise vectors"
     );
     stats
-}
-
-/// The largest difference in one comparison.
-struct Diff {
-    /// `max |a - b| / max |b|`.
-    e: f64,
-    max_abs: f64,
-    at: usize,
-    got: f64,
-    want: f64,
-}
-
-fn diff(got: &[f64], want: &[f64]) -> Diff {
-    assert_eq!(got.len(), want.len(), "lengths differ");
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let (mut at, mut max_abs) = (0, -1.0);
-    for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        // a NaN counts as the largest difference, not as none
-        let d = if a.is_nan() {
-            f64::INFINITY
-        } else {
-            (a - b).abs()
-        };
-        if d > max_abs {
-            (at, max_abs) = (i, d);
-        }
-    }
-    Diff {
-        e: max_abs / scale.max(f64::MIN_POSITIVE),
-        max_abs,
-        at,
-        got: got[at],
-        want: want[at],
-    }
 }
 
 /// `[i, j, ...]` for flat index `i` of a tensor of the given shape.

@@ -38,6 +38,7 @@ use picogan::optim::Optimizer;
 use picogan::{
     seq, Gan, Init, Layer, LeakyRelu, Linear, ParamKind, Relu, Sigmoid, StepConfig, Tanh,
 };
+use picogan_tests::diff;
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro128PlusPlus;
 
@@ -217,39 +218,6 @@ fn numeric_grads(vars: &[Vec<f64>], f: &Objective) -> Vec<Vec<f64>> {
         grads.push(g);
     }
     grads
-}
-
-/// The largest difference between the core's values (an analytic gradient, a forward
-/// value) and the f64 reference's (a numeric gradient, the same value).
-struct Diff {
-    /// `max |a - n| / max |n|`.
-    e: f64,
-    at: usize,
-    got: f64,
-    want: f64,
-}
-
-fn diff(got: &[f64], want: &[f64]) -> Diff {
-    assert_eq!(got.len(), want.len(), "lengths differ");
-    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let (mut at, mut max_abs) = (0, -1.0);
-    for (i, (a, n)) in got.iter().zip(want).enumerate() {
-        // a NaN counts as the largest difference, not as none
-        let d = if a.is_nan() {
-            f64::INFINITY
-        } else {
-            (a - n).abs()
-        };
-        if d > max_abs {
-            (at, max_abs) = (i, d);
-        }
-    }
-    Diff {
-        e: max_abs / scale.max(f64::MIN_POSITIVE),
-        at,
-        got: got[at],
-        want: want[at],
-    }
 }
 
 /// Asserts `e ≤ tol` for one tensor, and prints its largest difference either way.
