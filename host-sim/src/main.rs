@@ -264,18 +264,35 @@ fn train_command(a: TrainArgs) -> Result<()> {
 
 fn summary(q: &train::Quality) -> String {
     match q {
-        train::Quality::Points { generated: g, real: r } => format!(
-            "modes {}/{} (real {}/{}), high quality {:.1} % (real {:.1} %), reverse KL {:.3} (real {:.3})",
-            g.modes_captured, g.modes, r.modes_captured, r.modes, g.high_quality_pct,
-            r.high_quality_pct, g.reverse_kl, r.reverse_kl
+        train::Quality::Points {
+            generated: g,
+            real: r,
+        } => format!(
+            "modes {}/{} (real {}/{}), high quality {:.1} % (real {:.1} %), \
+             reverse KL {:.3} (real {:.3})",
+            g.modes_captured,
+            g.modes,
+            r.modes_captured,
+            r.modes,
+            g.high_quality_pct,
+            r.high_quality_pct,
+            g.reverse_kl,
+            r.reverse_kl
         ),
-        train::Quality::Images { classifier_accuracy, generated: g, heldout: h } => format!(
+        train::Quality::Images {
+            classifier_accuracy,
+            generated: g,
+            heldout: h,
+        } => format!(
             "classes {}/10 (held-out real {}/10), class KL {:.3} ({:.3}), precision {:.2} ({:.2}), \
              recall {:.2} ({:.2}); classifier accuracy {:.1} %",
             g.classes_covered, h.classes_covered, g.class_kl, h.class_kl, g.precision,
             h.precision, g.recall, h.recall, 100.0 * classifier_accuracy
         ),
-        train::Quality::UnlabelledImages { generated: g, heldout: h } => format!(
+        train::Quality::UnlabelledImages {
+            generated: g,
+            heldout: h,
+        } => format!(
             "precision {:.2} (held-out real {:.2}), recall {:.2} ({:.2})",
             g.0, h.0, g.1, h.1
         ),

@@ -1,8 +1,8 @@
 //! The `train` program: trains a GAN on ring8 from scratch, in f32, then scores its
 //! Generator with the PacGAN protocol on the device.
 //!
-//! The run is [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE) with the tiny pair ([`TinyPointsGenerator`],
-//! [`TinyPointsDiscriminator`]). It draws from four streams, used as the desktop uses
+//! The run is [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE) with the tiny pair
+//! ([`TinyPointsGenerator`], [`TinyPointsDiscriminator`]). It draws from four streams, used as the desktop uses
 //! them: `init` for the weights, `data` for the real points, `noise` for the training
 //! noise and `sample` for the points that are scored. Seeded like the desktop's streams
 //! (`Xoshiro128PlusPlus` from `stream_seed(seed, stream)`), the run ends with the weights
