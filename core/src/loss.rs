@@ -38,6 +38,7 @@ pub fn d_fake(logit: f32) -> (f32, f32) {
 
 /// Which objective the Generator minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum GeneratorLoss {
     /// `ln(1 - D(G(z)))`, the original minimax game (Goodfellow et al. 2014, eq. 1). Its
     /// gradient vanishes where the Discriminator rejects samples confidently, which is

@@ -112,6 +112,7 @@ impl<L: Layer> Optimizer<L> for Sgd<L> {
 
 /// Settings of [`Adam`], named as in `torch.optim.Adam`.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct AdamConfig {
     /// Learning rate.
     pub lr: f32,

@@ -88,7 +88,8 @@ struct SampleArgs {
     /// Seed of the noise.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Output file stem: PNG for images; PNG plot and CSV for 2-D points.
+    /// Output file (or directory): a PNG for images; for 2-D points a PNG plot and a CSV file
+    /// beside it, with the same name.
     #[arg(long, default_value = "samples.png")]
     out: PathBuf,
     /// Also print the CRC-32 of the samples' bits, as the firmware's `sample` logs it.
@@ -283,12 +284,14 @@ fn summary(q: &train::Quality) -> String {
             classifier_accuracy,
             generated: g,
             heldout: h,
-        } => format!(
-            "classes {}/10 (held-out real {}/10), class KL {:.3} ({:.3}), precision {:.2} ({:.2}), \
-             recall {:.2} ({:.2}); classifier accuracy {:.1} %",
+        } => {
+            format!(
+            "classes {}/10 (held-out real {}/10), class KL {:.3} (real {:.3}), precision {:.2} \
+             (real {:.2}), recall {:.2} (real {:.2}); classifier accuracy {:.1} %",
             g.classes_covered, h.classes_covered, g.class_kl, h.class_kl, g.precision,
             h.precision, g.recall, h.recall, 100.0 * classifier_accuracy
-        ),
+        )
+        }
         train::Quality::UnlabelledImages {
             generated: g,
             heldout: h,

@@ -131,6 +131,7 @@ pub fn curves(
         let mut chart = ChartBuilder::on(area)
             .caption(*title, (FAMILY, 18))
             .margin(10)
+            .margin_right(30) // room for the last step number under the axis end
             .x_label_area_size(36)
             .y_label_area_size(56)
             .build_cartesian_2d(0f32..x_max, (lo - pad)..(hi + pad))
@@ -186,7 +187,8 @@ pub fn scatter(
     let data_r = extent(&mut real.iter().chain(means)).max(1e-3);
     let within = |p: &&[f32; 2]| p[0].abs() <= 100.0 * data_r && p[1].abs() <= 100.0 * data_r;
     let fake: Vec<[f32; 2]> = fake.iter().filter(within).copied().collect();
-    let r = data_r.max(extent(&mut fake.iter())) * 1.1;
+    // a margin of half the data's extent leaves the upper-left corner free for the legend
+    let r = data_r.max(extent(&mut fake.iter())) * 1.5;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FAMILY, 18))
         .margin(10)
@@ -204,16 +206,19 @@ pub fn scatter(
             .map(move |p| Circle::new((p[0], p[1]), 2, color.filled()))
             .collect::<Vec<_>>()
     };
+    // generated points first, so that the sparser real ones stay visible on top
     chart
-        .draw_series(dots(real, BLUE.mix(0.3)))
-        .map_err(err)?
-        .label("real")
-        .legend(|(x, y)| Circle::new((x, y), 4, BLUE.filled()));
-    chart
-        .draw_series(dots(&fake, RED.mix(0.5)))
+        .draw_series(dots(&fake, RED.mix(0.4)))
         .map_err(err)?
         .label("generated")
         .legend(|(x, y)| Circle::new((x, y), 4, RED.filled()));
+    if !real.is_empty() {
+        chart
+            .draw_series(dots(real, BLUE.mix(0.4)))
+            .map_err(err)?
+            .label("real")
+            .legend(|(x, y)| Circle::new((x, y), 4, BLUE.filled()));
+    }
     chart
         .draw_series(
             means
@@ -225,6 +230,7 @@ pub fn scatter(
         .legend(|(x, y)| Cross::new((x, y), 5, BLACK));
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .label_font((FAMILY, 13))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)

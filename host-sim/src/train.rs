@@ -62,7 +62,8 @@ impl Dataset {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
-    /// A few thousand parameters per network: sized for microcontrollers.
+    /// Sized for microcontrollers: one hidden layer of 64 (two for 2-D points), about
+    /// 5,000 parameters per network for 8×8 digits and 2-D points, 50,000 for 28×28 images.
     Small,
     /// The seed model's shape: 100 → 128 (ReLU) → X (Tanh), and X → 128 (ReLU) → 1.
     Seed,
@@ -260,6 +261,16 @@ pub struct TrainReport {
     pub batch: u32,
     /// Seed.
     pub seed: u64,
+    /// Discriminator updates per Generator update.
+    pub d_steps: u32,
+    /// The Generator's objective.
+    pub g_loss: GeneratorLoss,
+    /// Adam settings of the Generator (the learning rate before the schedule).
+    pub g_adam: AdamConfig,
+    /// Adam settings of the Discriminator.
+    pub d_adam: AdamConfig,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
     /// Wall-clock time of the training loop, seconds.
     pub train_seconds: f64,
     /// Statistics of the last step.
@@ -369,7 +380,7 @@ where
     let bar = progress_bar(opts);
     let window = (opts.steps / 400).max(1);
     let mut history = History::default();
-    let mut acc = [0.0f32; 4];
+    let (mut acc, mut in_window) = ([0.0f32; 4], 0u32);
     let mut last = StepStats::default();
     let started = Instant::now();
     for step in 1..=opts.steps {
@@ -397,19 +408,22 @@ where
             .iter_mut()
             .zip([stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake])
         {
-            *a += v / window as f32;
+            *a += v;
         }
+        in_window += 1;
         if step % window == 0 || step == opts.steps {
+            // the last window may be shorter than the others
+            let mean = acc.map(|a| a / in_window as f32);
             history.step.push(step);
-            history.d_loss.push(acc[0]);
-            history.g_loss.push(acc[1]);
-            history.d_real.push(acc[2]);
-            history.d_fake.push(acc[3]);
+            history.d_loss.push(mean[0]);
+            history.g_loss.push(mean[1]);
+            history.d_real.push(mean[2]);
+            history.d_fake.push(mean[3]);
             bar.set_message(format!(
                 "D loss {:.3}  G loss {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
-                acc[0], acc[1], acc[2], acc[3]
+                mean[0], mean[1], mean[2], mean[3]
             ));
-            acc = [0.0; 4];
+            (acc, in_window) = ([0.0; 4], 0);
         }
         bar.inc(1);
     }
@@ -435,6 +449,11 @@ where
         steps: opts.steps,
         batch: opts.batch,
         seed: opts.seed,
+        d_steps: opts.d_steps,
+        g_loss: opts.g_loss,
+        g_adam: opts.g_adam,
+        d_adam: opts.d_adam,
+        schedule: opts.schedule,
         train_seconds,
         last,
         history,
