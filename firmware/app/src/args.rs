@@ -17,7 +17,7 @@ pub enum ArgsError<'a> {
     Unknown(&'a str),
     /// An option without its value.
     MissingValue(&'a str),
-    /// A value that is not a number in range; holds the option.
+    /// A value that is not a number in range (`--n` takes 1 or more); holds the option.
     BadValue(&'a str),
 }
 
@@ -32,7 +32,10 @@ impl Args {
                 _ => return Err(ArgsError::Unknown(opt)),
             };
             match opt {
-                "--n" => args.n = Some(value.parse().map_err(|_| ArgsError::BadValue(opt))?),
+                "--n" => {
+                    let n = value.parse().ok().filter(|&n| n >= 1);
+                    args.n = Some(n.ok_or(ArgsError::BadValue(opt))?);
+                }
                 _ => args.seed = Some(value.parse().map_err(|_| ArgsError::BadValue(opt))?),
             }
         }
@@ -64,6 +67,7 @@ mod tests {
         assert_eq!(Args::parse(["--m", "1"]), Err(ArgsError::Unknown("--m")));
         assert_eq!(Args::parse(["--n"]), Err(ArgsError::MissingValue("--n")));
         assert_eq!(Args::parse(["--n", "-1"]), Err(ArgsError::BadValue("--n")));
+        assert_eq!(Args::parse(["--n", "0"]), Err(ArgsError::BadValue("--n")));
         assert_eq!(
             Args::parse(["--seed", "18446744073709551616"]),
             Err(ArgsError::BadValue("--seed"))
