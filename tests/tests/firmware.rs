@@ -125,7 +125,7 @@ fn a_failing_firmware_fails_the_run() {
     let run = emulate(Program::Sample, &["--bogus"]);
     assert_eq!(run.status, 2, "{}", log_of(&run));
     assert!(
-        run.log.iter().any(|l| l.contains("bad command line")),
+        run.log.iter().any(|l| l.contains("unknown option --bogus")),
         "{}",
         log_of(&run)
     );
