@@ -1,5 +1,21 @@
 //! Cross-checks live in `tests/`; this library only holds what they share.
 
+use picogan::optim::Optimizer;
+use picogan::Layer;
+
+/// An optimizer that leaves the weights alone, so that after `Gan::step` the gradient
+/// buffers `dd` and `dg` hold the gradients at exactly the weights the step started from.
+/// SGD with lr 0 would do the same through arithmetic; this does it by construction.
+pub struct Frozen;
+
+impl<L: Layer> Optimizer<L> for Frozen {
+    fn step(&mut self, _: &mut L, _: &L) {}
+    fn lr(&self) -> f32 {
+        0.0
+    }
+    fn set_lr(&mut self, _: f32) {}
+}
+
 /// The largest difference between two sets of values: `got`, from picogan, and `want`,
 /// from a reference (PyTorch, or the same function in f64).
 #[derive(Clone, Copy, Debug)]

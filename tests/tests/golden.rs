@@ -38,7 +38,7 @@
 use picogan::models::{SeedDiscriminator, SeedGenerator, SEED_Z};
 use picogan::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use picogan::{Gan, GeneratorLoss, Layer, StepConfig, StepStats};
-use picogan_tests::diff;
+use picogan_tests::{diff, Frozen};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 
@@ -164,19 +164,6 @@ impl Fixture {
 fn tensor_name<L: Layer>(prefix: &str, t: usize) -> String {
     let info = L::tensor_info(t).unwrap();
     format!("{prefix}.fc.{}.{}", info.layer, info.kind.name())
-}
-
-/// An optimizer that leaves the weights alone, so that after [`Gan::step`] the gradient
-/// buffers `dd` and `dg` hold the gradients at exactly the fixture's initial weights.
-/// SGD with lr 0 would do the same through arithmetic; this does it by construction.
-struct Frozen;
-
-impl<L: Layer> Optimizer<L> for Frozen {
-    fn step(&mut self, _: &mut L, _: &L) {}
-    fn lr(&self) -> f32 {
-        0.0
-    }
-    fn set_lr(&mut self, _: f32) {}
 }
 
 /// Runs `gan.step` on step `t` of the fixture's data: `real[t]` for the real samples,

@@ -34,11 +34,10 @@
 //! A failure prints the tensor, the index, and both values.
 
 use picogan::loss::{self, GeneratorLoss};
-use picogan::optim::Optimizer;
 use picogan::{
     seq, Gan, Init, Layer, LeakyRelu, Linear, ParamKind, Relu, Sigmoid, StepConfig, Tanh,
 };
-use picogan_tests::diff;
+use picogan_tests::{diff, Frozen};
 use rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro128PlusPlus;
 
@@ -516,19 +515,6 @@ fn discriminator_network() {
     let mut r = rng(13);
     let x = uniform(&mut r, -1.0, 1.0);
     check_layer("SmallD", &d, &D_OPS, &x, &[1.0], NET_TOL);
-}
-
-/// An optimizer that leaves the weights alone, so that after `Gan::step` the gradient
-/// buffers hold the gradients at the weights the step started from. SGD with lr 0 would
-/// do the same through arithmetic; this does it by construction.
-struct Frozen;
-
-impl<L: Layer> Optimizer<L> for Frozen {
-    fn step(&mut self, _: &mut L, _: &L) {}
-    fn lr(&self) -> f32 {
-        0.0
-    }
-    fn set_lr(&mut self, _: f32) {}
 }
 
 /// Checks `Gan::dd` and `Gan::dg` after one step against central differences of the batch

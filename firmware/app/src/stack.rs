@@ -36,6 +36,17 @@ pub fn peak_bytes() -> u32 {
     (top - p) as u32
 }
 
+/// Logs the peak stack use, in the words the host's resource report reads.
+pub fn log_peak() {
+    let peak = peak_bytes();
+    defmt::info!(
+        "stack: {=u32} B used at peak, of {=u32} B free for it",
+        peak,
+        size_bytes()
+    );
+    defmt::info!("measured stack_peak {=u32} B", peak);
+}
+
 /// Bytes of RAM the stack may use: from the end of the static data to the top of RAM.
 pub fn size_bytes() -> u32 {
     ((&raw const _stack_start) as usize - (&raw const _stack_end) as usize) as u32

@@ -2,11 +2,11 @@
 //! Generator with the PacGAN protocol on the device.
 //!
 //! The run is [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE) with the tiny pair
-//! ([`TinyPointsGenerator`], [`TinyPointsDiscriminator`]). It draws from four streams, used as the desktop uses
-//! them: `init` for the weights, `data` for the real points, `noise` for the training
-//! noise and `sample` for the points that are scored. Seeded like the desktop's streams
-//! (`Xoshiro128PlusPlus` from `stream_seed(seed, stream)`), the run ends with the weights
-//! `picogan train --device-config --seed` ends with, bit for bit.
+//! ([`TinyPointsGenerator`], [`TinyPointsDiscriminator`]). It draws from four streams,
+//! used as the desktop uses them: `init` for the weights, `data` for the real points,
+//! `noise` for the training noise and `sample` for the points that are scored. Seeded
+//! like the desktop's streams (`Xoshiro128PlusPlus` from `stream_seed(seed, stream)`), the
+//! run ends with the weights `picogan train --device-config --seed` ends with, bit for bit.
 
 use crate::{hash, Board, Outcome, WorkCounter};
 use embedded_hal::delay::DelayNs;
@@ -95,6 +95,29 @@ pub struct TrainReport {
     pub outcome: Outcome,
 }
 
+/// Everything a board's `train` program does between start-up and exit: seeds the
+/// streams from `recipe.seed`, runs [`run`], and blinks the LED with the outcome (a
+/// diverged run fails).
+pub fn run_and_signal<LED, DELAY, C>(
+    board: &mut Board<LED, DELAY, C>,
+    gan: &mut DeviceGan,
+    recipe: &Recipe,
+) -> Outcome
+where
+    LED: OutputPin,
+    DELAY: DelayNs,
+    C: WorkCounter,
+{
+    defmt::info!("train: ring8, seed {=u64}", recipe.seed);
+    let mut streams = Streams::seeded(recipe.seed);
+    let outcome = match run(board, gan, &mut streams, recipe) {
+        Ok(report) => report.outcome,
+        Err(_) => Outcome::Fail,
+    };
+    board.blink(outcome == Outcome::Pass);
+    outcome
+}
+
 /// Trains `gan` with `recipe` from scratch and scores it; logs progress, figures and
 /// cost. `Err` holds the step at which training diverged (a loss became NaN or infinite).
 pub fn run<LED, DELAY, C, R>(
@@ -166,7 +189,8 @@ where
         }
         if step % LOG_EVERY == 0 {
             defmt::info!(
-                "step {=u32}/{=u32}: D loss {=f32}, G loss {=f32}, D(x) {=f32}, D(G(z)) {=f32}, lr {=f32}",
+                "step {=u32}/{=u32}: D loss {=f32}, G loss {=f32}, D(x) {=f32}, \
+                 D(G(z)) {=f32}, lr {=f32}",
                 step,
                 recipe.steps,
                 window[0],
@@ -194,7 +218,8 @@ where
         .counter
         .measure(|| score(&gan.g, &mix, &mut streams.sample));
     defmt::info!(
-        "ring8 protocol on {=usize} samples: modes {=usize}/{=usize}, high quality {=f64} %, reverse KL {=f64}",
+        "ring8 protocol on {=usize} samples: modes {=usize}/{=usize}, \
+         high quality {=f64} %, reverse KL {=f64}",
         quality.samples,
         quality.modes_captured,
         quality.modes,

@@ -122,12 +122,6 @@ impl<R: rand_core_09::RngCore> picogan::rand_core::TryRng for HardwareRng<R> {
 
 /// Logs the peak stack use and ends the program with the outcome's exit status.
 pub fn exit(outcome: Outcome) -> ! {
-    let peak = picogan_firmware::stack::peak_bytes();
-    defmt::info!(
-        "stack: {=u32} B used at peak, of {=u32} B free for it",
-        peak,
-        picogan_firmware::stack::size_bytes()
-    );
-    defmt::info!("measured stack_peak {=u32} B", peak);
+    picogan_firmware::stack::log_peak();
     semihosting::process::exit(outcome.code())
 }

@@ -134,19 +134,8 @@ pub fn args() -> Args {
 /// Logs the peak stack use and ends the program with the outcome's exit status, which
 /// QEMU passes on as its own.
 pub fn exit(outcome: Outcome) -> ! {
-    report_stack();
+    picogan_firmware::stack::log_peak();
     semihosting::process::exit(outcome.code())
-}
-
-/// Logs the deepest the stack has reached, from the paint cortex-m-rt put on it at reset.
-pub fn report_stack() {
-    let peak = picogan_firmware::stack::peak_bytes();
-    defmt::info!(
-        "stack: {=u32} B used at peak, of {=u32} B free for it",
-        peak,
-        picogan_firmware::stack::size_bytes()
-    );
-    defmt::info!("measured stack_peak {=u32} B", peak);
 }
 
 /// Reports the panic in the log and exits with status 101, as a panicking Rust program

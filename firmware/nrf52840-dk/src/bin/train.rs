@@ -9,8 +9,7 @@
 
 use cortex_m_rt::entry;
 use picogan::recipe::{Recipe, RING8_DEVICE};
-use picogan_firmware::train::{self, DeviceGan, Streams};
-use picogan_firmware::Outcome;
+use picogan_firmware::train::{self, DeviceGan};
 use picogan_nrf52840_dk as board;
 use static_cell::ConstStaticCell;
 
@@ -25,13 +24,6 @@ fn main() -> ! {
         seed: board::seed(&mut hw_rng),
         ..RING8_DEVICE
     };
-    defmt::info!("train: ring8, seed {=u64}", recipe.seed);
-
-    let mut streams = Streams::seeded(recipe.seed);
-    let outcome = match train::run(&mut b, GAN.take(), &mut streams, &recipe) {
-        Ok(report) => report.outcome,
-        Err(_) => Outcome::Fail,
-    };
-    b.blink(outcome == Outcome::Pass);
+    let outcome = train::run_and_signal(&mut b, GAN.take(), &recipe);
     board::exit(outcome)
 }
