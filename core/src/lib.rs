@@ -69,6 +69,7 @@ pub mod models;
 pub mod noise;
 pub mod optim;
 pub mod recipe;
+pub mod safetensors;
 pub mod streams;
 
 pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};

@@ -4,6 +4,7 @@
 pub mod data;
 pub mod emulate;
 pub mod hash;
+pub mod import;
 pub mod metrics;
 pub mod plot;
 pub mod resources;
@@ -87,6 +88,14 @@ impl Drop for Staging {
         for (tmp, _) in &self.files {
             let _ = std::fs::remove_file(tmp);
         }
+    }
+}
+
+/// True when `a` and `b` name the same existing file.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -21,6 +21,13 @@ enum Command {
     Train(TrainArgs),
     /// Draw samples from a trained Generator.
     Sample(SampleArgs),
+    /// Read a Generator and/or Discriminator trained elsewhere (PyTorch's safetensors, e.g.
+    /// from tools/export_torch.py), check it against a picogan architecture and write a
+    /// picogan checkpoint.
+    Import(ImportArgs),
+    /// Write the Generator of a checkpoint as the file the firmware embeds
+    /// (PICOGAN_MODEL=FILE when building it).
+    Export(ExportArgs),
     /// Build a firmware program and run it on an emulated Cortex-M4F (QEMU's mps2-an386),
     /// showing its decoded log; or measure both programs with --report.
     Emulate(EmulateArgs),
@@ -95,6 +102,48 @@ struct SampleArgs {
     /// Also print the CRC-32 of the samples' bits, as the firmware's `sample` logs it.
     #[arg(long)]
     hash: bool,
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// safetensors file holding `generator.fc.N.weight|bias` and/or
+    /// `discriminator.fc.N.weight|bias`, or one network under plain `fc.N.…` names.
+    #[arg(long)]
+    from: PathBuf,
+    /// The architecture the networks must have.
+    #[arg(long, value_enum)]
+    arch: Arch,
+    /// Data set the networks are for: digits, idx, ring8 or grid25 [default: the file's
+    /// `dataset` metadata, else inferred from the shapes].
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Which network a file with plain `fc.N.…` names holds.
+    #[arg(long, default_value = "generator", value_parser = ["generator", "discriminator"])]
+    role: String,
+    /// Read names starting with FROM as starting with TO (repeatable; first match wins),
+    /// e.g. --rename net.=fc. or --rename G.main.=generator.fc.
+    #[arg(long = "rename", value_name = "FROM=TO", value_parser = picogan_host::import::parse_rename)]
+    renames: Vec<(String, String)>,
+    /// Ignore tensors the architecture does not have, instead of refusing the file.
+    #[arg(long)]
+    allow_extra: bool,
+    /// Round F64 values to the nearest f32 (ties to even) instead of refusing values f32
+    /// cannot hold exactly. F16 and BF16 always widen exactly.
+    #[arg(long)]
+    round_f64: bool,
+    /// The checkpoint to write.
+    #[arg(long, default_value = "picogan-out/imported/checkpoint.safetensors")]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// A checkpoint (from `picogan train` or `picogan import`) or a Generator file.
+    #[arg(long)]
+    from: PathBuf,
+    /// The file to write.
+    #[arg(long, default_value = "generator.safetensors")]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -179,8 +228,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Import(a) => import_command(a).map(|()| ExitCode::SUCCESS),
+        Command::Export(a) => {
+            let e = picogan_host::import::export(&a.from, &a.out)?;
+            say!(
+                "wrote {} ({} B): {} Generator for {}, crc32 {}",
+                a.out.display(),
+                e.bytes,
+                e.info.arch,
+                e.info.dataset,
+                picogan_host::hash::show(e.crc32)
+            );
+            let full = std::path::absolute(&a.out).unwrap_or(a.out.clone());
+            say!(
+                "build the firmware with it: PICOGAN_MODEL={} picogan emulate sample",
+                full.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Emulate(a) => emulate_command(a),
     }
+}
+
+fn import_command(a: ImportArgs) -> Result<()> {
+    let opts = picogan_host::import::ImportOptions {
+        from: a.from,
+        arch: a.arch,
+        dataset: a.dataset,
+        role: a.role,
+        renames: a.renames,
+        allow_extra: a.allow_extra,
+        round_f64: a.round_f64,
+        out: a.out,
+    };
+    let r = picogan_host::import::import(&opts)?;
+    let networks: Vec<&str> = r.networks.iter().map(|(role, _)| role.as_str()).collect();
+    say!(
+        "imported the {} of a {} pair for {} ({}; checksum {})",
+        networks.join(" and "),
+        opts.arch.name(),
+        r.dataset,
+        r.dtypes.join(", "),
+        if r.had_checksum { "verified" } else { "absent" }
+    );
+    say!("wrote {}", r.out.display());
+    Ok(())
 }
 
 fn emulate_command(a: EmulateArgs) -> Result<ExitCode> {

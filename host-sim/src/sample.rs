@@ -2,8 +2,9 @@
 
 use crate::train::{as_points, generate, Arch};
 use crate::weights::{self, ModelInfo};
-use crate::{plot, write_points_csv};
+use crate::{plot, same_file, write_points_csv};
 use anyhow::{bail, ensure, Context, Result};
+use picogan::safetensors::{File, LoadOptions};
 use picogan::Layer;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,7 @@ pub struct Written {
     pub samples: Vec<f32>,
 }
 
-/// Loads the Generator in `weights_path`, draws `n` samples with noise from `seed` and
+/// Loads the Generator in `weights_path` (a Generator file or a checkpoint), draws `n` samples with noise from `seed` and
 /// writes them next to `out`: a PNG grid for images; a CSV file and a scatter plot for
 /// 2-D points (`out` with extensions `.csv` and `.png`).
 pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Written> {
@@ -38,12 +39,8 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
     }
     let shown = weights_path.display().to_string();
     let bytes = std::fs::read(weights_path).with_context(|| format!("cannot read {shown}"))?;
-    let info = weights::read_info(&bytes, &shown)?;
-    ensure!(
-        info.role == "generator",
-        "{shown} holds a {:?}, not a generator",
-        info.role
-    );
+    let file = weights::open(&bytes, &shown)?;
+    let (info, prefix) = weights::network_of(&file, "generator", &shown)?;
     let arch = match info.arch.as_str() {
         "small" => Arch::Small,
         "seed" => Arch::Seed,
@@ -56,8 +53,12 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
         "ring8" | "grid25" => 2,
         other => bail!("{shown}: unknown data set {other:?}"),
     };
+    let opts = LoadOptions {
+        prefix: &prefix,
+        ..LoadOptions::STRICT
+    };
     crate::with_models!(width, arch, |G, D, X| draw::<G>(
-        &bytes, &shown, &info, n, seed, out
+        &file, &opts, &shown, &info, n, seed, out
     ))
 }
 
@@ -65,16 +66,10 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
 /// pixels square.
 pub const MAX_SAMPLES: usize = 10_000;
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 #[inline(never)] // see `train::run`
 fn draw<G: Layer>(
-    bytes: &[u8],
+    file: &File<'_>,
+    opts: &LoadOptions<'_>,
     shown: &str,
     info: &ModelInfo,
     n: usize,
@@ -82,7 +77,7 @@ fn draw<G: Layer>(
     out: &Path,
 ) -> Result<Written> {
     let mut g = Box::new(G::ZEROED);
-    weights::load_into(&mut *g, bytes, shown)?;
+    weights::load_with(&mut *g, file, opts, shown)?;
     let samples = generate(&*g, n, seed);
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)

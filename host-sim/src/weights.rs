@@ -1,149 +1,238 @@
-//! Networks to and from safetensors files, with PyTorch's `state_dict` names
-//! (`fc.0.weight`, `fc.0.bias`, `fc.2.weight`, …) and `[out, in]` weight layout.
+//! Weight files and checkpoints: safetensors files with PyTorch's `state_dict` names
+//! (`fc.0.weight`, `fc.0.bias`, `fc.2.weight`, …), `[out, in]` weight layout, and a CRC-32
+//! of the tensor data in the metadata.
+//!
+//! Files are written here with the `safetensors` crate and read back with the core's own
+//! reader, [`picogan::safetensors`], the one the firmware uses: what loads on the desktop
+//! loads on the device, and a file is refused for the same reasons on both.
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{bail, Context, Result};
+use picogan::safetensors::{self as st, File, LoadOptions};
 use picogan::Layer;
 use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::path::Path;
+
+/// The `format` metadata of a Generator or Discriminator file.
+pub const FORMAT_MODEL: &str = "picogan";
+/// The `format` metadata of a checkpoint.
+pub const FORMAT_CHECKPOINT: &str = "picogan-checkpoint";
 
 /// What a weights file says about the model it holds, in its safetensors metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelInfo {
     /// Data set the model was trained on (`digits`, `ring8`, `grid25`, `idx`).
     pub dataset: String,
-    /// Architecture (`small` or `seed`).
+    /// Architecture (`small`, `seed` or `tiny`).
     pub arch: String,
     /// `generator` or `discriminator`.
     pub role: String,
 }
 
 impl ModelInfo {
-    fn to_metadata(&self) -> HashMap<String, String> {
-        HashMap::from([
-            ("format".into(), "picogan".into()),
-            ("dataset".into(), self.dataset.clone()),
-            ("arch".into(), self.arch.clone()),
-            ("role".into(), self.role.clone()),
-        ])
+    fn metadata(&self) -> [(&'static str, &str); 4] {
+        [
+            ("format", FORMAT_MODEL),
+            ("dataset", &self.dataset),
+            ("arch", &self.arch),
+            ("role", &self.role),
+        ]
     }
 }
 
-/// The `state_dict` name of tensor `i` of `L`.
-pub fn tensor_name<L: Layer>(i: usize) -> Option<String> {
-    L::tensor_info(i).map(|t| format!("fc.{}.{}", t.layer, t.kind.name()))
+/// The `state_dict` name of tensor `i` of `L` under `prefix`.
+pub fn tensor_name<L: Layer>(prefix: &str, i: usize) -> Option<String> {
+    L::tensor_info(i).map(|t| format!("{prefix}fc.{}.{}", t.layer, t.kind.name()))
 }
 
-/// Serialises `net` as little-endian f32 tensors with `info` in the metadata.
-pub fn to_bytes<L: Layer>(net: &L, info: &ModelInfo) -> Result<Vec<u8>> {
-    let bytes: Vec<Vec<u8>> = (0..L::TENSORS)
-        .map(|i| net.tensor(i).iter().flat_map(|v| v.to_le_bytes()).collect())
-        .collect();
-    let mut views = BTreeMap::new();
-    for (i, data) in bytes.iter().enumerate() {
-        let t = L::tensor_info(i).context("tensor index within TENSORS")?;
-        let name = tensor_name::<L>(i).context("tensor index within TENSORS")?;
-        views.insert(name, TensorView::new(Dtype::F32, t.shape().to_vec(), data)?);
+/// A safetensors file being put together: tensors and string metadata, written with a
+/// CRC-32 of the data and a header in a fixed order, so the same content always gives the
+/// same bytes.
+#[derive(Default)]
+pub struct Builder {
+    tensors: BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
+}
+
+impl Builder {
+    /// An empty file.
+    pub fn new() -> Self {
+        Self::default()
     }
-    canonical(safetensors::serialize(views, Some(info.to_metadata()))?)
+
+    /// Sets metadata `key` to `value`.
+    pub fn metadata(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds every tensor of `net`, named `prefix` + its `state_dict` name.
+    pub fn network<L: Layer>(&mut self, prefix: &str, net: &L) -> &mut Self {
+        for i in 0..L::TENSORS {
+            if let (Some(t), Some(name)) = (L::tensor_info(i), tensor_name::<L>(prefix, i)) {
+                self.f32s(&name, t.shape(), net.tensor(i));
+            }
+        }
+        self
+    }
+
+    /// Adds an f32 tensor.
+    pub fn f32s(&mut self, name: &str, shape: &[usize], values: &[f32]) -> &mut Self {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.tensors
+            .insert(name.into(), (Dtype::F32, shape.to_vec(), bytes));
+        self
+    }
+
+    /// Adds a one-dimensional u32 tensor.
+    pub fn u32s(&mut self, name: &str, values: &[u32]) -> &mut Self {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.tensors
+            .insert(name.into(), (Dtype::U32, vec![values.len()], bytes));
+        self
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut views = BTreeMap::new();
+        for (name, (dtype, shape, data)) in &self.tensors {
+            views.insert(name.clone(), TensorView::new(*dtype, shape.clone(), data)?);
+        }
+        let file = safetensors::serialize(views, Some(self.metadata.clone()))?;
+        with_checksum(file)
+    }
 }
 
-/// Rewrites a safetensors file's JSON header with its keys in sorted order.
+/// Adds the data's CRC-32 to a safetensors file's metadata and rewrites its JSON header
+/// with the keys in sorted order.
 ///
 /// The metadata goes through a `HashMap`, whose order changes from run to run; sorted,
 /// the same model always gives the same bytes. Tensor data is not touched, and the header
 /// keeps the format's padding with spaces to a multiple of 8 bytes.
-fn canonical(file: Vec<u8>) -> Result<Vec<u8>> {
-    let st = SafeTensors::read_metadata(&file)?;
-    let header_len = st.0;
-    let header: serde_json::Value = serde_json::from_slice(&file[8..8 + header_len])?;
+fn with_checksum(file: Vec<u8>) -> Result<Vec<u8>> {
+    let header_len = usize::try_from(u64::from_le_bytes(file[..8].try_into()?))?;
+    let data = &file[8 + header_len..];
+    let mut header: serde_json::Value = serde_json::from_slice(&file[8..8 + header_len])?;
+    let meta = header
+        .as_object_mut()
+        .context("safetensors header is not an object")?
+        .entry("__metadata__")
+        .or_insert_with(|| serde_json::json!({}));
+    meta.as_object_mut()
+        .context("safetensors metadata is not an object")?
+        .insert(
+            st::CHECKSUM_KEY.into(),
+            format!("{:08x}", st::checksum(data)).into(),
+        );
     let mut text = serde_json::to_vec(&header)?; // serde_json's maps are sorted
     text.resize(text.len().next_multiple_of(8), b' ');
-    let mut out = Vec::with_capacity(8 + text.len() + file.len() - 8 - header_len);
+    let mut out = Vec::with_capacity(8 + text.len() + data.len());
     out.extend_from_slice(&(text.len() as u64).to_le_bytes());
     out.extend_from_slice(&text);
-    out.extend_from_slice(&file[8 + header_len..]);
+    out.extend_from_slice(data);
     Ok(out)
 }
 
-/// Writes `net` to `path`: to a temporary file beside it first, then renamed over it, so
-/// an interrupted write never leaves a half-written file under the final name.
-pub fn save<L: Layer>(net: &L, info: &ModelInfo, path: &Path) -> Result<()> {
-    let bytes = to_bytes(net, info)?;
-    let tmp = path.with_extension("safetensors.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+/// Serialises `net` as little-endian f32 tensors with `info` in the metadata.
+pub fn to_bytes<L: Layer>(net: &L, info: &ModelInfo) -> Result<Vec<u8>> {
+    let mut b = Builder::new();
+    b.network("", net);
+    for (k, v) in info.metadata() {
+        b.metadata(k, v);
+    }
+    b.to_bytes()
 }
 
-/// Reads the model description of a weights file without reading its tensors.
-pub fn read_info(bytes: &[u8], shown: &str) -> Result<ModelInfo> {
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| anyhow::anyhow!("{shown}: not a safetensors file: {e}"))?;
-    let m = meta.metadata().as_ref();
-    let get = |k: &str| {
-        m.and_then(|m| m.get(k)).cloned().with_context(|| {
-            format!("{shown}: no `{k}` in its metadata; was it written by picogan?")
-        })
+/// Writes `bytes` to `path` atomically: to a new file beside it first, flushed to disk,
+/// then renamed over it. An interrupted write leaves whatever `path` held before.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     };
+    let fail = || format!("cannot write {}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)
+        .with_context(fail)?;
+    tmp.write_all(bytes).with_context(fail)?;
+    tmp.as_file().sync_all().with_context(fail)?;
+    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
+    Ok(())
+}
+
+/// Writes `net` to `path` atomically (see [`write_atomic`]).
+pub fn save<L: Layer>(net: &L, info: &ModelInfo, path: &Path) -> Result<()> {
+    write_atomic(path, &to_bytes(net, info)?)
+}
+
+/// Checks the layout and checksum of the safetensors file in `bytes` (see
+/// [`picogan::safetensors::File::parse`]); errors start with `shown`.
+pub fn open<'a>(bytes: &'a [u8], shown: &str) -> Result<File<'a>> {
+    File::parse(bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))
+}
+
+/// Metadata `key` of `file`, or an error saying the file lacks it.
+pub fn required(file: &File<'_>, key: &str, shown: &str) -> Result<String> {
+    file.metadata(key)
+        .map(str::to_owned)
+        .with_context(|| format!("{shown}: no `{key}` in its metadata; was it written by picogan?"))
+}
+
+/// Reads the model description of a Generator or Discriminator file.
+pub fn read_info(file: &File<'_>, shown: &str) -> Result<ModelInfo> {
+    let format = required(file, "format", shown)?;
+    if format == FORMAT_CHECKPOINT {
+        bail!("{shown} is a checkpoint, not a Generator or Discriminator file");
+    }
     Ok(ModelInfo {
-        dataset: get("dataset")?,
-        arch: get("arch")?,
-        role: get("role")?,
+        dataset: required(file, "dataset", shown)?,
+        arch: required(file, "arch", shown)?,
+        role: required(file, "role", shown)?,
     })
 }
 
-/// Loads every tensor of `L` from safetensors `bytes` into `net`.
-///
-/// Every name, dtype and shape is checked, and extra tensors are refused, before `net` is
-/// touched: on any error `net` is left as it was.
-pub fn load_into<L: Layer>(net: &mut L, bytes: &[u8], shown: &str) -> Result<()> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-    let mut found = Vec::with_capacity(L::TENSORS);
-    for i in 0..L::TENSORS {
-        let (Some(info), Some(name)) = (L::tensor_info(i), tensor_name::<L>(i)) else {
-            bail!("{shown}: model describes tensor {i} inconsistently");
-        };
-        let view = st
-            .tensor(&name)
-            .with_context(|| format!("{shown}: missing tensor `{name}`"))?;
-        ensure!(
-            view.dtype() == Dtype::F32,
-            "{shown}: tensor `{name}` is {:?}, expected F32",
-            view.dtype()
-        );
-        ensure!(
-            view.shape() == info.shape(),
-            "{shown}: tensor `{name}` has shape {:?}, expected {:?}",
-            view.shape(),
-            info.shape()
-        );
-        if let Some(k) = view
-            .data()
-            .chunks_exact(4)
-            .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite())
-        {
-            bail!("{shown}: tensor `{name}` holds a NaN or infinite value at element {k}");
+/// The model description of the network `role` (`generator` or `discriminator`) in a
+/// Generator or Discriminator file or in a checkpoint, and the prefix of its tensor names
+/// there.
+pub fn network_of(file: &File<'_>, role: &str, shown: &str) -> Result<(ModelInfo, String)> {
+    if required(file, "format", shown)? != FORMAT_CHECKPOINT {
+        let info = read_info(file, shown)?;
+        if info.role != role {
+            bail!("{shown} holds a {}, not a {role}", info.role);
         }
-        found.push(view.data());
+        return Ok((info, String::new()));
     }
-    if st.len() != L::TENSORS {
-        let expected: Vec<String> = (0..L::TENSORS).filter_map(tensor_name::<L>).collect();
-        let extra: Vec<&str> = st
-            .names()
-            .into_iter()
-            .filter(|n| !expected.iter().any(|e| e == n))
-            .collect();
-        bail!("{shown}: unexpected tensors {extra:?}");
+    let prefix = format!("{role}.");
+    if !file.tensors().any(|t| t.name.starts_with(&prefix)) {
+        bail!("{shown}: the checkpoint holds no {role}");
     }
+    let info = ModelInfo {
+        dataset: required(file, "dataset", shown)?,
+        arch: required(file, "arch", shown)?,
+        role: role.into(),
+    };
+    Ok((info, prefix))
+}
 
-    // everything checked: now overwrite
-    for (i, data) in found.into_iter().enumerate() {
-        for (v, b) in net.tensor_mut(i).iter_mut().zip(data.chunks_exact(4)) {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-    }
-    Ok(())
+/// Loads `net` from `file` with `opts`: every name, dtype, shape and value is checked
+/// before `net` is touched, so on any error `net` is left as it was.
+pub fn load_with<L: Layer>(
+    net: &mut L,
+    file: &File<'_>,
+    opts: &LoadOptions<'_>,
+    shown: &str,
+) -> Result<()> {
+    file.load_into(net, opts)
+        .map_err(|e| anyhow::anyhow!("{shown}: {e}"))
+}
+
+/// Loads every tensor of `L` from the Generator or Discriminator file in `bytes`, with
+/// the names as they are and nothing left over.
+pub fn load_into<L: Layer>(net: &mut L, bytes: &[u8], shown: &str) -> Result<()> {
+    load_with(net, &open(bytes, shown)?, &LoadOptions::STRICT, shown)
 }
 
 #[cfg(test)]
@@ -168,7 +257,9 @@ mod tests {
         let mut back = SmallGenerator::<64>::ZEROED;
         load_into(&mut back, &bytes, "test").unwrap();
         assert_eq!(back, g);
-        assert_eq!(read_info(&bytes, "test").unwrap(), info());
+        let file = open(&bytes, "test").unwrap();
+        assert_eq!(read_info(&file, "test").unwrap(), info());
+        assert!(file.checksum().is_some());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! sample stream (`Xoshiro128PlusPlus` from `stream_seed(seed, Stream::Sample)`), it gives
 //! the same samples, bit for bit, as `picogan sample --seed`.
 
-use crate::model::{Generator, ARCH, DATASET, FILE, GENERATOR, IMAGE_SIDE};
+use crate::model::{self, Generator, ARCH, DATASET, FILE, IMAGE_SIDE};
 use crate::{hash, show, Board, WorkCounter};
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::OutputPin;
@@ -32,21 +32,37 @@ pub struct SampleReport {
     pub work_per_sample: u32,
 }
 
-/// Draws `n` samples with noise from `rng`, shows each, and logs the checksum and cost.
-pub fn run<LED, DELAY, C, R>(board: &mut Board<LED, DELAY, C>, rng: &mut R, n: u32) -> SampleReport
+/// Loads the embedded Generator into `g`, then draws `n` samples with noise from `rng`,
+/// shows each, and logs the checksum and cost. `None` when the embedded weights file is
+/// refused (a corrupted flash image): the reason is logged and nothing is drawn.
+pub fn run<LED, DELAY, C, R>(
+    board: &mut Board<LED, DELAY, C>,
+    g: &mut Generator,
+    rng: &mut R,
+    n: u32,
+) -> Option<SampleReport>
 where
     LED: OutputPin,
     DELAY: DelayNs,
     C: WorkCounter,
     R: Rng,
 {
+    let weights_crc = match model::load(g) {
+        Ok(crc) => crc,
+        Err(e) => {
+            defmt::error!("model {=str} refused: {}", FILE, defmt::Display2Format(&e));
+            return None;
+        }
+    };
     defmt::info!(
-        "model {=str}: {=str} Generator for {=str}, {=usize} parameters, {=usize} B of flash",
+        "model {=str}: {=str} Generator for {=str}, {=usize} parameters, {=usize} B of flash, \
+         crc32 {=u32:#010x} checked",
         FILE,
         ARCH,
         DATASET,
         Generator::PARAMS,
-        core::mem::size_of::<Generator>()
+        model::image().len(),
+        weights_crc
     );
     let mut z = <Generator as Layer>::Input::ZERO;
     let mut cache = Generator::CACHE;
@@ -60,7 +76,7 @@ where
         // the measured part: noise and one forward pass
         let ((), w) = board.counter.measure(|| {
             noise::gaussian(rng, z.as_mut_slice());
-            GENERATOR.forward(&z, &mut group[slot], &mut cache);
+            g.forward(&z, &mut group[slot], &mut cache);
         });
         work += u64::from(w);
         hash::update(&mut digest, &group[slot]);
@@ -92,7 +108,7 @@ where
         report.work_per_sample,
         C::UNIT
     );
-    report
+    Some(report)
 }
 
 /// Logs samples `first..=last` (1-based): images as shaded text, points as coordinates.
