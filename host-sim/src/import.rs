@@ -72,7 +72,7 @@ pub fn parse_rename(s: &str) -> Result<(String, String), String> {
 /// `opts.arch`, and writes them into a checkpoint at `opts.out`.
 pub fn import(opts: &ImportOptions) -> Result<Imported> {
     let shown = opts.from.display().to_string();
-    let bytes = std::fs::read(&opts.from).with_context(|| format!("cannot read {shown}"))?;
+    let bytes = weights::FileBytes::read(&opts.from)?;
     let file = weights::open(&bytes, &shown)?;
     let renames: Vec<(&str, &str)> = opts
         .renames
@@ -125,8 +125,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         shown: &shown,
     };
     let mut out = Builder::new();
-    crate::with_models!(width, opts.arch, |G, D, X| load
-        .into_builder::<G, D>(&mut out))?;
+    crate::with_models!(width, opts.arch, |G, D, X| load.add_to::<G, D>(&mut out))?;
     out.metadata("format", weights::FORMAT_CHECKPOINT)
         .metadata("dataset", dataset.as_str())
         .metadata("arch", opts.arch.name());
@@ -271,7 +270,7 @@ impl Load<'_> {
     /// Loads every section into a network of its type and adds it to `out` under its
     /// checkpoint name.
     #[inline(never)] // see `train::run`: the seed-sized networks are large
-    fn into_builder<G: Layer, D: Layer>(&self, out: &mut Builder) -> Result<()> {
+    fn add_to<G: Layer, D: Layer>(&self, out: &mut Builder) -> Result<()> {
         self.check::<G, D>()
             .map_err(|e| anyhow::anyhow!("{}: {e:#}", self.shown))?;
         for (role, prefix) in self.sections {
@@ -308,7 +307,7 @@ pub struct Exported {
 /// anything at `out`.
 pub fn export(from: &Path, out: &Path) -> Result<Exported> {
     let shown = from.display().to_string();
-    let bytes = std::fs::read(from).with_context(|| format!("cannot read {shown}"))?;
+    let bytes = weights::FileBytes::read(from)?;
     let file = weights::open(&bytes, &shown)?;
     let (info, prefix) = weights::network_of(&file, "generator", &shown)?;
     let arch = match info.arch.as_str() {
@@ -331,7 +330,8 @@ pub fn export(from: &Path, out: &Path) -> Result<Exported> {
         "--out {} would overwrite the file being exported",
         out.display()
     );
-    let crc32 = weights::open(&image, "the exported file")?.require_checksum()?;
+    let crc32 =
+        weights::open(&weights::FileBytes::new(&image), "the exported file")?.require_checksum()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;

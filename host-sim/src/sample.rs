@@ -38,7 +38,7 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
         );
     }
     let shown = weights_path.display().to_string();
-    let bytes = std::fs::read(weights_path).with_context(|| format!("cannot read {shown}"))?;
+    let bytes = weights::FileBytes::read(weights_path)?;
     let file = weights::open(&bytes, &shown)?;
     let (info, prefix) = weights::network_of(&file, "generator", &shown)?;
     let arch = match info.arch.as_str() {

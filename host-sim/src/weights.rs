@@ -168,17 +168,67 @@ pub fn save<L: Layer>(net: &L, info: &ModelInfo, path: &Path) -> Result<()> {
     write_atomic(path, &to_bytes(net, info)?)
 }
 
+/// A safetensors file's bytes, placed in memory so that its data section starts at a
+/// multiple of 8: every tensor is then aligned for its dtype as the core's reader requires,
+/// even in a file whose writer did not pad its header to 8 bytes.
+pub struct FileBytes {
+    words: Vec<u64>,
+    shift: usize,
+    len: usize,
+}
+
+impl FileBytes {
+    /// Reads the file at `path`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Self::new(&raw))
+    }
+
+    /// A copy of `raw`, placed.
+    pub fn new(raw: &[u8]) -> Self {
+        // where the data would start, for a header length that lies inside the file
+        let data_start = raw
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| n.checked_add(8))
+            .filter(|&start| start <= raw.len())
+            .unwrap_or(0);
+        let shift = (8 - data_start % 8) % 8;
+        let mut words = vec![0u64; (shift + raw.len()).div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[shift..shift + raw.len()]
+            .copy_from_slice(raw);
+        FileBytes {
+            words,
+            shift,
+            len: raw.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u64, u8>(&self.words)[self.shift..self.shift + self.len]
+    }
+}
+
 /// Checks the layout and checksum of the safetensors file in `bytes` (see
-/// [`picogan::safetensors::File::parse`]); errors start with `shown`.
+/// [`picogan::safetensors::File::parse`]); errors start with `shown`. Bytes from
+/// [`FileBytes`] are aligned as the reader needs.
 pub fn open<'a>(bytes: &'a [u8], shown: &str) -> Result<File<'a>> {
     File::parse(bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))
 }
 
 /// Metadata `key` of `file`, or an error saying the file lacks it.
 pub fn required(file: &File<'_>, key: &str, shown: &str) -> Result<String> {
-    file.metadata(key)
-        .map(str::to_owned)
-        .with_context(|| format!("{shown}: no `{key}` in its metadata; was it written by picogan?"))
+    file.metadata(key).map(str::to_owned).with_context(|| {
+        format!(
+            "{shown}: no `{key}` in its metadata, so not a file picogan wrote; bring networks \
+             from elsewhere in with `picogan import`"
+        )
+    })
 }
 
 /// Reads the model description of a Generator or Discriminator file.
@@ -232,7 +282,9 @@ pub fn load_with<L: Layer>(
 /// Loads every tensor of `L` from the Generator or Discriminator file in `bytes`, with
 /// the names as they are and nothing left over.
 pub fn load_into<L: Layer>(net: &mut L, bytes: &[u8], shown: &str) -> Result<()> {
-    load_with(net, &open(bytes, shown)?, &LoadOptions::STRICT, shown)
+    let bytes = FileBytes::new(bytes);
+    let file = open(&bytes, shown)?;
+    load_with(net, &file, &LoadOptions::STRICT, shown)
 }
 
 #[cfg(test)]
@@ -269,6 +321,25 @@ mod tests {
         let first = to_bytes(&g, &info()).unwrap();
         assert!((0..20).all(|_| to_bytes(&g, &info()).unwrap() == first));
         assert_eq!(u64::from_le_bytes(first[..8].try_into().unwrap()) % 8, 0);
+    }
+
+    #[test]
+    fn files_without_header_padding_are_placed_for_reading_in_place() {
+        // the same tensors behind a header one space shorter than the format's padding
+        let mut g = SmallGenerator::<64>::ZEROED;
+        g.init(Init::PyTorchDefault, &mut crate::rng(3));
+        let padded = to_bytes(&g, &info()).unwrap();
+        let header_len = u64::from_le_bytes(padded[..8].try_into().unwrap()) as usize;
+        assert_eq!(padded[8 + header_len - 1], b' ', "padded with spaces");
+        let mut unpadded = (header_len as u64 - 1).to_le_bytes().to_vec();
+        unpadded.extend_from_slice(&padded[8..8 + header_len - 1]);
+        unpadded.extend_from_slice(&padded[8 + header_len..]);
+        let mut back = SmallGenerator::<64>::ZEROED;
+        load_into(&mut back, &unpadded, "unpadded").unwrap();
+        assert_eq!(back, g);
+        // placed, every tensor of the data section is aligned to 8
+        let placed = FileBytes::new(&unpadded);
+        assert_eq!((placed.as_ptr() as usize + 8 + header_len - 1) % 8, 0);
     }
 
     #[test]

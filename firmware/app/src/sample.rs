@@ -56,7 +56,7 @@ where
     };
     defmt::info!(
         "model {=str}: {=str} Generator for {=str}, {=usize} parameters, {=usize} B of flash, \
-         crc32 {=u32:#010x} checked",
+         file checksum {=u32:#010x} verified",
         FILE,
         ARCH,
         DATASET,
