@@ -253,3 +253,42 @@ fn corrupted_data_fails_the_checksum() {
         "expected a checksum mismatch, got {err:?}"
     );
 }
+
+/// The whole way in, as a user takes it: `picogan import` writes a checkpoint, and the
+/// networks the host program loads from it give PyTorch's outputs.
+#[test]
+fn seed_pair_through_the_importer() {
+    use picogan_host::import::{import, ImportOptions};
+    use picogan_host::train::Arch;
+    use picogan_host::weights::{self, FileBytes};
+
+    let out = std::env::temp_dir().join(format!(
+        "picogan-import-test-{}/checkpoint.safetensors",
+        std::process::id()
+    ));
+    let imported = import(&ImportOptions {
+        from: format!("{DIR}/import_seed.safetensors").into(),
+        arch: Arch::Seed,
+        dataset: None,
+        role: "generator".into(),
+        renames: Vec::new(),
+        allow_extra: false,
+        round_f64: false,
+        out: out.clone(),
+    })
+    .unwrap();
+    assert_eq!(imported.dataset, "idx");
+    assert!(imported.had_checksum);
+
+    let bytes = FileBytes::read(&out).unwrap();
+    let file = weights::open(&bytes, "checkpoint").unwrap();
+    assert_eq!(file.metadata("format"), Some(weights::FORMAT_CHECKPOINT));
+    let mut g = Box::new(SeedGenerator::ZEROED);
+    let mut d = Box::new(SeedDiscriminator::ZEROED);
+    weights::load_with(&mut *g, &file, &opts("generator.", false), "checkpoint").unwrap();
+    weights::load_with(&mut *d, &file, &opts("discriminator.", false), "checkpoint").unwrap();
+    let refs_bytes = Aligned::read("import_expected.safetensors");
+    let refs = File::parse(refs_bytes.bytes()).unwrap();
+    assert_within("seed via import", forward_errors(&refs, "seed", &*g, &*d));
+    let _ = std::fs::remove_dir_all(out.parent().unwrap());
+}
