@@ -134,6 +134,17 @@ impl<F: Activation, const N: usize> Layer for Map<F, N> {
     }
     fn init<R: Rng + ?Sized>(&mut self, _: Init, _: &mut R) {}
 
+    /// Nothing to borrow: an element-wise layer has no weights.
+    type View<'a> = ();
+
+    fn view(_: &mut dyn Iterator<Item = &[f32]>) -> Option<()> {
+        Some(())
+    }
+
+    fn forward_view(_: &(), x: &[f32; N], y: &mut [f32; N], cache: &mut ()) {
+        Self::ZEROED.forward(x, y, cache);
+    }
+
     fn forward(&self, x: &[f32; N], y: &mut [f32; N], _: &mut ()) {
         for (yi, &xi) in y.iter_mut().zip(x) {
             *yi = F::f(xi);

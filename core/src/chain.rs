@@ -65,6 +65,22 @@ where
         self.1.init(init, rng);
     }
 
+    type View<'a> = Chain<A::View<'a>, B::View<'a>>;
+
+    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [f32]>) -> Option<Self::View<'a>> {
+        Some(Chain(A::view(tensors)?, B::view(tensors)?))
+    }
+
+    fn forward_view(
+        v: &Self::View<'_>,
+        x: &Self::Input,
+        y: &mut Self::Output,
+        cache: &mut Self::Cache,
+    ) {
+        A::forward_view(&v.0, x, &mut cache.mid, &mut cache.a);
+        B::forward_view(&v.1, &cache.mid, y, &mut cache.b);
+    }
+
     fn forward(&self, x: &Self::Input, y: &mut Self::Output, cache: &mut Self::Cache) {
         self.0.forward(x, &mut cache.mid, &mut cache.a);
         self.1.forward(&cache.mid, y, &mut cache.b);

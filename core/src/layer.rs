@@ -125,6 +125,23 @@ pub trait Layer: Sized {
     /// Name and shape of parameter tensor `i`; `None` for `i >= TENSORS`.
     fn tensor_info(i: usize) -> Option<TensorInfo>;
 
+    /// The network's weights borrowed from elsewhere, such as a weights file in flash: a
+    /// few references, for running the network forward without copying its weights (see
+    /// [`Layer::view`]).
+    type View<'a>: Copy;
+
+    /// Borrows one tensor after another from `tensors`, in [`Layer::tensor`] order, as
+    /// this network's weights; `None` when one is missing or of the wrong length.
+    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [f32]>) -> Option<Self::View<'a>>;
+
+    /// [`Layer::forward`] with the weights of `view`: the same arithmetic, bit for bit.
+    fn forward_view(
+        view: &Self::View<'_>,
+        x: &Self::Input,
+        y: &mut Self::Output,
+        cache: &mut Self::Cache,
+    );
+
     /// Draws fresh parameters from `rng` with the given scheme.
     fn init<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R);
 

@@ -18,6 +18,28 @@ pub struct Linear<const IN: usize, const OUT: usize> {
     pub b: [f32; OUT],
 }
 
+/// A [`Linear`] layer's weights borrowed from elsewhere (see [`Layer::view`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinearView<'a, const IN: usize, const OUT: usize> {
+    /// `[OUT][IN]`, as [`Linear::w`].
+    pub w: &'a [[f32; IN]; OUT],
+    /// `[OUT]`, as [`Linear::b`].
+    pub b: &'a [f32; OUT],
+}
+
+/// `y = W·x + b`, the one forward pass of owned and borrowed weights alike.
+fn forward<const IN: usize, const OUT: usize>(
+    w: &[[f32; IN]; OUT],
+    b: &[f32; OUT],
+    x: &[f32; IN],
+    y: &mut [f32; OUT],
+) {
+    // y[o] = b[o] + Σ_i w[o][i]·x[i]
+    for ((yo, wo), bo) in y.iter_mut().zip(w).zip(b) {
+        *yo = dot(wo, x) + bo;
+    }
+}
+
 impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
     type Input = [f32; IN];
     type Output = [f32; OUT];
@@ -67,11 +89,26 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         crate::init::fill_uniform(rng, &mut self.b, b_bound);
     }
 
-    fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT], _: &mut ()) {
-        // y[o] = b[o] + Σ_i w[o][i]·x[i]
-        for ((yo, wo), bo) in y.iter_mut().zip(&self.w).zip(&self.b) {
-            *yo = dot(wo, x) + bo;
+    type View<'a> = LinearView<'a, IN, OUT>;
+
+    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [f32]>) -> Option<LinearView<'a, IN, OUT>> {
+        let (w, b) = (tensors.next()?, tensors.next()?);
+        let (rows, rest) = w.as_chunks::<IN>();
+        if !rest.is_empty() {
+            return None;
         }
+        Some(LinearView {
+            w: rows.try_into().ok()?,
+            b: b.try_into().ok()?,
+        })
+    }
+
+    fn forward_view(v: &LinearView<'_, IN, OUT>, x: &[f32; IN], y: &mut [f32; OUT], _: &mut ()) {
+        forward(v.w, v.b, x, y);
+    }
+
+    fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT], _: &mut ()) {
+        forward(&self.w, &self.b, x, y);
     }
 
     fn backward(

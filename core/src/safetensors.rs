@@ -19,6 +19,11 @@
 //! network's tensors by name, shape and value before it writes any of them, so a bad file
 //! leaves the network exactly as it was.
 //!
+//! The checksum covers the data only, as the format's metadata can hold nothing about the
+//! header it sits in. Damage to the header is caught when it breaks the layout (a changed
+//! shape, dtype or offset, a broken brace), not when it leaves a consistent header behind
+//! (a changed digit in a tensor name or a metadata value).
+//!
 //! Every failure is a distinct [`Error`] naming the tensor or field at fault. Names are the
 //! raw JSON strings of the header: a name written with escape sequences keeps them.
 //!
@@ -54,8 +59,12 @@ pub fn checksum(data: &[u8]) -> u32 {
     CRC32.checksum(data)
 }
 
-/// A tensor name or other text from a file, kept in an error (cut to 64 bytes).
-pub type Name = heapless::String<64>;
+/// A tensor name or other text from a file, kept in an error (cut to 48 bytes, which keeps
+/// [`Error`] small enough to return by value on a microcontroller).
+pub type Name = heapless::String<48, u8>;
+
+/// A tensor name a network is looked up under: a prefix and its own name.
+type FullName = heapless::String<128>;
 
 fn name(s: &str) -> Name {
     let mut out = Name::new();
@@ -152,22 +161,25 @@ impl Dtype {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
     rank: u8,
-    dims: [usize; MAX_RANK],
+    dims: [u32; MAX_RANK],
 }
 
 impl Shape {
-    /// The shape with these dimensions; `None` beyond [`MAX_RANK`] of them.
+    /// The shape with these dimensions; `None` beyond [`MAX_RANK`] of them or for a
+    /// dimension of 2³² or more.
     pub fn new(dims: &[usize]) -> Option<Self> {
         let mut s = Shape {
             rank: u8::try_from(dims.len()).ok()?,
             dims: [0; MAX_RANK],
         };
-        s.dims.get_mut(..dims.len())?.copy_from_slice(dims);
+        for (d, &n) in s.dims.get_mut(..dims.len())?.iter_mut().zip(dims) {
+            *d = u32::try_from(n).ok()?;
+        }
         Some(s)
     }
 
     /// The dimensions.
-    pub fn dims(&self) -> &[usize] {
+    pub fn dims(&self) -> &[u32] {
         &self.dims[..usize::from(self.rank)]
     }
 
@@ -175,7 +187,7 @@ impl Shape {
     pub fn numel(&self) -> Option<usize> {
         self.dims()
             .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?))
     }
 }
 
@@ -327,6 +339,13 @@ pub enum Error {
         /// Row-major index of the value.
         index: usize,
     },
+    /// A tensor that cannot be used in place because it is not F32.
+    NotInPlace {
+        /// The tensor.
+        tensor: Name,
+        /// Its dtype.
+        dtype: Dtype,
+    },
     /// A NaN or infinite value, or a finite f64 too large for f32.
     NonFinite {
         /// The tensor.
@@ -334,7 +353,7 @@ pub enum Error {
         /// Row-major index of the value.
         index: usize,
     },
-    /// A name built from a prefix and the network's tensor names is longer than [`Name`].
+    /// A name built from a prefix and the network's tensor names is longer than 128 bytes.
     NameTooLong,
 }
 
@@ -434,7 +453,12 @@ impl fmt::Display for Error {
                 f,
                 "tensor `{tensor}` holds a NaN, infinite or out-of-range value at element {index}"
             ),
-            Error::NameTooLong => write!(f, "a tensor name is longer than 64 bytes"),
+            Error::NotInPlace { tensor, dtype } => write!(
+                f,
+                "tensor `{tensor}` is {}; only F32 tensors are used in place",
+                dtype.name()
+            ),
+            Error::NameTooLong => write!(f, "a tensor name is longer than 128 bytes"),
         }
     }
 }
@@ -566,11 +590,37 @@ impl<'o> LoadOptions<'o> {
 
 /// The name of tensor `info` of a network: PyTorch's `state_dict` name for a module that
 /// holds the network as an `nn.Sequential` in a field `fc` (`fc.0.weight`, `fc.2.bias`).
-pub fn tensor_name(prefix: &str, info: TensorInfo) -> Result<Name, Error> {
-    let mut out = Name::new();
+fn tensor_name(prefix: &str, info: TensorInfo) -> Result<FullName, Error> {
+    let mut out = FullName::new();
     write!(out, "{prefix}fc.{}.{}", info.layer, info.kind.name())
         .map_err(|_| Error::NameTooLong)?;
     Ok(out)
+}
+
+/// A network whose weights are borrowed from a [`File`] (see [`File::view`]).
+pub struct Borrowed<'a, L: Layer> {
+    view: L::View<'a>,
+}
+
+impl<L: Layer> Clone for Borrowed<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Layer> Copy for Borrowed<'_, L> {}
+
+impl<L: Layer> Borrowed<'_, L> {
+    /// [`Layer::forward`] on the borrowed weights.
+    pub fn forward(&self, x: &L::Input, y: &mut L::Output, cache: &mut L::Cache) {
+        L::forward_view(&self.view, x, y, cache);
+    }
+
+    /// [`Layer::infer`] on the borrowed weights.
+    pub fn infer(&self, x: &L::Input, y: &mut L::Output) {
+        let mut cache = L::CACHE;
+        self.forward(x, y, &mut cache);
+    }
 }
 
 /// A tensor's place in the file, as the header gives it.
@@ -727,7 +777,7 @@ impl<'a, const N: usize> File<'a, N> {
 
     /// The tensors, in the order of their data.
     pub fn tensors(&self) -> impl Iterator<Item = Tensor<'a>> + '_ {
-        self.entries.iter().map(|e| self.view(e))
+        self.entries.iter().map(|e| self.tensor_at(e))
     }
 
     /// The tensor called `name`.
@@ -735,7 +785,7 @@ impl<'a, const N: usize> File<'a, N> {
         self.tensors().find(|t| t.name == name)
     }
 
-    fn view(&self, e: &Entry<'a>) -> Tensor<'a> {
+    fn tensor_at(&self, e: &Entry<'a>) -> Tensor<'a> {
         Tensor {
             name: e.name,
             dtype: e.dtype,
@@ -834,13 +884,48 @@ impl<'a, const N: usize> File<'a, N> {
         Ok(())
     }
 
-    /// Tensor `i` of `L` in the file.
+    /// The weights of `L` in place, without copying them: a network that runs forward
+    /// straight from the file's bytes (a flash image, say), computing exactly what `L`
+    /// loaded with [`File::load_into`] computes.
+    ///
+    /// Checks what [`File::load_into`] checks; every tensor must also be F32, since other
+    /// dtypes cannot be used without converting them ([`Error::NotInPlace`]). Only on
+    /// little-endian targets, where the file's byte order is the native one.
+    #[cfg(target_endian = "little")]
+    pub fn view<L: Layer>(&self, opts: &LoadOptions<'_>) -> Result<Borrowed<'a, L>, Error> {
+        self.check::<L>(opts)?;
+        for i in 0..L::TENSORS {
+            let t = self.find::<L>(i, opts)?;
+            if t.dtype != Dtype::F32 {
+                return Err(Error::NotInPlace {
+                    tensor: name(t.name),
+                    dtype: t.dtype,
+                });
+            }
+        }
+        let mut tensors = (0..L::TENSORS)
+            .filter_map(|i| self.find::<L>(i, opts).ok())
+            .filter_map(|t| t.as_f32());
+        // every tensor was found, is F32 and has the network's shape, so this succeeds
+        let view = L::view(&mut tensors).ok_or(Error::BadShape {
+            tensor: Name::new(),
+        })?;
+        Ok(Borrowed { view })
+    }
+
+    /// Tensor `i` of `L` in the file; [`Error::DuplicateTensor`] when, after the renames,
+    /// two tensors of the file have its name.
     fn find<L: Layer>(&self, i: usize, opts: &LoadOptions<'_>) -> Result<Tensor<'a>, Error> {
         let info = L::tensor_info(i).ok_or(Error::NameTooLong)?;
         let want = tensor_name(opts.prefix, info)?;
-        self.tensors()
-            .find(|t| opts.matches(t.name, &want))
-            .ok_or(Error::MissingTensor { tensor: want })
+        let mut found = self.tensors().filter(|t| opts.matches(t.name, &want));
+        let t = found.next();
+        if let Some(other) = found.next() {
+            return Err(Error::DuplicateTensor {
+                tensor: name(other.name),
+            });
+        }
+        t.ok_or(Error::MissingTensor { tensor: name(&want) })
     }
 }
 
@@ -1254,6 +1339,10 @@ mod tests {
                 Json::EofWhileParsingObject,
             ),
             ("{} x", Json::TrailingCharacters),
+            (
+                r#"{"a":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}]"#,
+                Json::TrailingCharacters,
+            ),
             ("{}{}", Json::TrailingCharacters),
             ("[]", Json::InvalidType),
             ("", Json::EofWhileParsingValue),
@@ -1706,7 +1795,7 @@ mod tests {
 
     #[test]
     fn name_too_long() {
-        let prefix = "p".repeat(60);
+        let prefix = "p".repeat(125);
         let opts = LoadOptions {
             prefix: &prefix,
             ..LoadOptions::STRICT
@@ -1804,6 +1893,30 @@ mod tests {
             ..LoadOptions::STRICT
         };
         assert_eq!(load(&img, &short).unwrap(), net);
+    }
+
+    #[test]
+    fn rename_onto_a_name_in_the_file() {
+        // `net.0.bias` renamed is `fc.0.bias`, which the file also holds: which one loads
+        // must not depend on the order of the data
+        let h = header(&[
+            entry("fc.0.weight", "F32", &[2, 3], [0, 24]),
+            entry("fc.0.bias", "F32", &[2], [24, 32]),
+            entry("net.0.bias", "F32", &[2], [32, 40]),
+        ]);
+        let img = Image::new(&h, &le(&[1.0f32; 10], f32::to_le_bytes));
+        let opts = LoadOptions {
+            renames: &[("net.", "fc.")],
+            allow_extra: true,
+            ..LoadOptions::STRICT
+        };
+        let err = load(&img, &opts).unwrap_err();
+        assert_eq!(
+            err,
+            Error::DuplicateTensor {
+                tensor: name("net.0.bias")
+            }
+        );
     }
 
     #[test]

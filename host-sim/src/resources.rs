@@ -71,8 +71,8 @@ pub struct ModelMemory {
     /// Flash for the Generator's weights, to sample from a trained model (its weights
     /// file adds a header of a few hundred bytes).
     pub sample_flash: usize,
-    /// RAM to sample: the Generator's weights, which `sample` copies out of the checked
-    /// file in flash, its activations, its noise input and its output.
+    /// RAM to sample: the Generator's activations, its noise input and its output (its
+    /// weights are read in place from the file in flash).
     pub sample_ram: usize,
     /// RAM to train: both networks, their gradients and Adam moments, and the step's
     /// buffers: `size_of::<Gan<G, D, Adam<G>, Adam<D>>>()`.
@@ -90,10 +90,7 @@ impl ModelMemory {
             name,
             params: (G::PARAMS, D::PARAMS),
             sample_flash: size_of::<G>(),
-            sample_ram: size_of::<G>()
-                + size_of::<G::Cache>()
-                + size_of::<G::Input>()
-                + size_of::<G::Output>(),
+            sample_ram: size_of::<G::Cache>() + size_of::<G::Input>() + size_of::<G::Output>(),
             train_ram: size_of::<Gan<G, D, Adam<G>, Adam<D>>>(),
         }
     }
@@ -180,8 +177,7 @@ mod tests {
     #[test]
     fn the_seed_pair_trains_on_no_common_part() {
         let seed = models().into_iter().last().unwrap();
-        assert_eq!(seed.fits(256 * 1024), "neither");
-        assert_eq!(models()[4].fits(256 * 1024), "sample");
+        assert_eq!(seed.fits(256 * 1024), "sample");
         assert_eq!(models()[0].fits(64 * 1024), "train and sample");
     }
 }

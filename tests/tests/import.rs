@@ -292,3 +292,24 @@ fn seed_pair_through_the_importer() {
     assert_within("seed via import", forward_errors(&refs, "seed", &*g, &*d));
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
+
+/// Only F32 tensors run in place; a file in another dtype must be loaded (converted).
+#[test]
+fn converted_dtypes_do_not_run_in_place() {
+    let bytes = Aligned::read("import_tiny_f16.safetensors");
+    let file = File::parse(bytes.bytes()).unwrap();
+    let err = file
+        .view::<TinyPointsGenerator>(&opts("generator.", false))
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NotInPlace {
+                dtype: Dtype::F16,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use picogan::models::*;
 use picogan::safetensors::{File, LoadOptions};
-use picogan::Layer;
+use picogan::{Layer, Vector};
 use picogan_host::weights::{self, Builder, FileBytes, ModelInfo};
 use proptest::prelude::*;
 use rand_core::{Rng, SeedableRng};
@@ -51,7 +51,7 @@ fn same_bits<L: Layer>(a: &L, b: &L) -> bool {
 }
 
 /// Writes `net` as a Generator file and as a checkpoint section, reads both back with the
-/// core's reader, and checks every bit.
+/// core's reader, and checks every bit; and runs a network in place from its file.
 fn round_trip<L: Layer>(seed: u64, special: u32) -> Result<(), TestCaseError> {
     let mut net = Box::new(L::ZEROED);
     fill(&mut *net, seed, special);
@@ -67,6 +67,27 @@ fn round_trip<L: Layer>(seed: u64, special: u32) -> Result<(), TestCaseError> {
     let mut back = Box::new(L::ZEROED);
     file.load_into(&mut *back, &LoadOptions::STRICT).unwrap();
     prop_assert!(same_bits(&*net, &*back));
+
+    // run in place, straight from the file's bytes, the network computes the same bits;
+    // moderate weights, so that the outputs are finite numbers worth comparing
+    let mut moderate = Box::new(L::ZEROED);
+    moderate.init(
+        picogan::Init::PyTorchDefault,
+        &mut Xoshiro128PlusPlus::seed_from_u64(seed),
+    );
+    let bytes = FileBytes::new(&weights::to_bytes(&*moderate, &info).unwrap());
+    let file = File::parse(&bytes).unwrap();
+    let in_place = file.view::<L>(&LoadOptions::STRICT).unwrap();
+    let mut x = L::Input::ZERO;
+    picogan::noise::gaussian(
+        &mut Xoshiro128PlusPlus::seed_from_u64(!seed),
+        x.as_mut_slice(),
+    );
+    let (mut a, mut b) = (L::Output::ZERO, L::Output::ZERO);
+    in_place.infer(&x, &mut a);
+    moderate.infer(&x, &mut b);
+    let bits = |y: &L::Output| y.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    prop_assert_eq!(bits(&a), bits(&b));
 
     let mut ckpt = Builder::new();
     ckpt.network("generator.", &*net)

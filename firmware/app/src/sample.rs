@@ -32,12 +32,11 @@ pub struct SampleReport {
     pub work_per_sample: u32,
 }
 
-/// Loads the embedded Generator into `g`, then draws `n` samples with noise from `rng`,
-/// shows each, and logs the checksum and cost. `None` when the embedded weights file is
-/// refused (a corrupted flash image): the reason is logged and nothing is drawn.
+/// Checks the embedded weights file, then draws `n` samples from its Generator with noise
+/// from `rng`, shows each, and logs the checksum and cost. `None` when the file is refused
+/// (a corrupted flash image): the reason is logged and nothing is drawn.
 pub fn run<LED, DELAY, C, R>(
     board: &mut Board<LED, DELAY, C>,
-    g: &mut Generator,
     rng: &mut R,
     n: u32,
 ) -> Option<SampleReport>
@@ -47,8 +46,8 @@ where
     C: WorkCounter,
     R: Rng,
 {
-    let weights_crc = match model::load(g) {
-        Ok(crc) => crc,
+    let (g, weights_crc) = match model::open(model::image()) {
+        Ok(opened) => opened,
         Err(e) => {
             defmt::error!("model {=str} refused: {}", FILE, defmt::Display2Format(&e));
             return None;

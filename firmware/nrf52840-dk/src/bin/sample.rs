@@ -8,17 +8,10 @@
 
 use cortex_m_rt::entry;
 use picogan::rand_core::SeedableRng;
-use picogan::Layer;
 use picogan::streams::{stream_seed, Stream};
-use picogan_firmware::model::Generator;
 use picogan_firmware::{sample, Outcome};
 use picogan_nrf52840_dk as board;
 use rand_xoshiro::Xoshiro128PlusPlus;
-use static_cell::ConstStaticCell;
-
-/// The Generator's weights in RAM, loaded from the checked file in flash: zeros in `.bss`
-/// until then, placed by the linker rather than built on the stack.
-static GENERATOR: ConstStaticCell<Generator> = ConstStaticCell::new(Generator::ZEROED);
 
 #[entry]
 fn main() -> ! {
@@ -33,7 +26,7 @@ fn main() -> ! {
     // seeded from the hardware RNG, the noise is fresh on every run and can still be drawn
     // again on the desktop: `picogan sample --seed SEED --hash`
     let mut rng = Xoshiro128PlusPlus::seed_from_u64(stream_seed(seed, Stream::Sample));
-    let outcome = match sample::run(&mut b, GENERATOR.take(), &mut rng, sample::DEFAULT_N) {
+    let outcome = match sample::run(&mut b, &mut rng, sample::DEFAULT_N) {
         Some(_) => Outcome::Pass,
         None => Outcome::Fail,
     };

@@ -10,16 +10,9 @@
 use cortex_m_rt::entry;
 use picogan::rand_core::SeedableRng;
 use picogan::streams::{stream_seed, Stream};
-use picogan::Layer;
-use picogan_firmware::model::Generator;
 use picogan_firmware::{sample, Outcome};
 use picogan_qemu as board;
 use rand_xoshiro::Xoshiro128PlusPlus;
-use static_cell::ConstStaticCell;
-
-/// The Generator's weights in RAM, loaded from the checked file in flash: zeros in `.bss`
-/// until then, placed by the linker rather than built on the stack.
-static GENERATOR: ConstStaticCell<Generator> = ConstStaticCell::new(Generator::ZEROED);
 
 #[entry]
 fn main() -> ! {
@@ -30,7 +23,7 @@ fn main() -> ! {
     defmt::info!("sample: {=u32} samples, seed {=u64}", n, seed);
 
     let mut rng = Xoshiro128PlusPlus::seed_from_u64(stream_seed(seed, Stream::Sample));
-    let outcome = match sample::run(&mut b, GENERATOR.take(), &mut rng, n) {
+    let outcome = match sample::run(&mut b, &mut rng, n) {
         Some(_) => Outcome::Pass,
         None => Outcome::Fail,
     };
