@@ -1,6 +1,7 @@
 //! The host side of picogan: data sets, training runs, metrics, plots and weight files
 //! behind the `picogan` command.
 
+pub mod checkpoint;
 pub mod data;
 pub mod emulate;
 pub mod hash;

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use picogan::GeneratorLoss;
+use picogan_host::checkpoint::Checkpoint;
 use picogan_host::train::{self, Arch, Dataset, Schedule, TrainOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,7 +43,9 @@ struct TrainArgs {
     /// Network pair.
     #[arg(long, value_enum, default_value_t = Arch::Small)]
     arch: Arch,
-    /// Generator updates [default: 20000; 3000 for idx].
+    /// Generator updates [default: 20000; 3000 for idx; with --resume, the checkpoint's].
+    /// More than the checkpoint's extend a resumed run; its learning-rate schedule then
+    /// follows the longer run from the checkpoint's step on, which changes the result.
     #[arg(long)]
     steps: Option<u32>,
     /// Minibatch size [default: 64; 128 for ring8 and grid25].
@@ -69,9 +72,27 @@ struct TrainArgs {
     /// Use the original minimax Generator loss instead of the non-saturating one.
     #[arg(long)]
     minimax: bool,
-    /// Output directory [default: picogan-out/DATASET, picogan-out/ring8-device].
+    /// Output directory [default: picogan-out/DATASET, picogan-out/ring8-device; with
+    /// --resume, the checkpoint's directory].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Write OUT/checkpoint.safetensors every N Generator steps, replacing the previous one
+    /// (0: only at the end, with the other results) [default: 1000; with --resume, the
+    /// checkpoint's].
+    #[arg(long, value_name = "N")]
+    checkpoint_every: Option<u32>,
+    /// Continue the run recorded in a checkpoint (OUT/checkpoint.safetensors) with its
+    /// settings; it ends exactly as the uninterrupted run would have. Only --steps, --out
+    /// and --checkpoint-every go with it.
+    #[arg(
+        long,
+        value_name = "CHECKPOINT",
+        conflicts_with_all = [
+            "dataset", "arch", "batch", "d_steps", "seed", "lr_g", "lr_d", "beta1",
+            "schedule", "minimax", "device_config",
+        ]
+    )]
+    resume: Option<PathBuf>,
     /// Train exactly as the firmware's `train` program does on the device: ring8, the tiny
     /// pair, its steps, batch and learning rates. Only --seed and --out go with it.
     #[arg(
@@ -289,7 +310,12 @@ fn emulate_command(a: EmulateArgs) -> Result<ExitCode> {
 }
 
 fn train_command(a: TrainArgs) -> Result<()> {
-    let mut o = if a.device_config {
+    let resumed = a.resume.as_deref().map(Checkpoint::read).transpose()?;
+    let mut o = if let Some(c) = &resumed {
+        let mut o = c.options.clone();
+        o.steps = a.steps.unwrap_or(o.steps);
+        o
+    } else if a.device_config {
         TrainOptions::ring8_device()
     } else {
         let mut o = TrainOptions::for_dataset(a.dataset.clone());
@@ -312,7 +338,10 @@ fn train_command(a: TrainArgs) -> Result<()> {
         }
         o
     };
-    o.seed = a.seed;
+    if resumed.is_none() {
+        o.seed = a.seed;
+    }
+    o.checkpoint_every = a.checkpoint_every.unwrap_or(o.checkpoint_every);
     let default_out = if a.device_config {
         "ring8-device"
     } else {
@@ -320,19 +349,30 @@ fn train_command(a: TrainArgs) -> Result<()> {
     };
     let out = a
         .out
+        .or(o.out.take())
         .unwrap_or_else(|| PathBuf::from("picogan-out").join(default_out));
     o.out = Some(out.clone());
     o.progress = true;
 
+    let from = match &resumed {
+        Some(c) => {
+            c.check_continuation(&o)?;
+            format!(" from step {}", c.step)
+        }
+        None => String::new(),
+    };
     say!(
-        "training {} on {} for {} steps (batch {}, seed {})",
+        "training {} on {} for {} steps{from} (batch {}, seed {})",
         o.arch.name(),
         o.dataset.name(),
         o.steps,
         o.batch,
         o.seed
     );
-    let r = train::train(&o)?;
+    let r = match &resumed {
+        Some(c) => train::resume(c, &o)?,
+        None => train::train(&o)?,
+    };
     say!(
         "trained in {:.1} s; {}",
         r.train_seconds,

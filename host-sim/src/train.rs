@@ -1,10 +1,11 @@
 //! `picogan train`: trains a GAN with the core on the desktop, evaluates it and writes the
 //! results.
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::data::{self, Images, Mixture};
 use crate::metrics::{self, Classifier, ImageReport, PointsReport};
 use crate::weights::{self, ModelInfo};
-use crate::{plot, rng_stream, Stream};
+use crate::{plot, rng_stream, HostRng, Stream};
 use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picogan::optim::{Adam, AdamConfig, Optimizer};
@@ -54,6 +55,15 @@ impl Dataset {
             Dataset::Ring8 => "ring8",
             Dataset::Grid25 => "grid25",
             Dataset::Idx(_) => "idx",
+        }
+    }
+
+    /// Values in one sample: 64 for the 8×8 digits, 784 for 28×28 IDX images, 2 for points.
+    pub fn width(&self) -> usize {
+        match self {
+            Dataset::Digits => 64,
+            Dataset::Idx(_) => 784,
+            Dataset::Ring8 | Dataset::Grid25 => 2,
         }
     }
 }
@@ -146,6 +156,9 @@ pub struct TrainOptions {
     pub schedule: Schedule,
     /// Where to write results; `None` writes nothing.
     pub out: Option<PathBuf>,
+    /// Write a checkpoint to `out` every this many Generator steps (0: only the final one,
+    /// beside the other results).
+    pub checkpoint_every: u32,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -174,6 +187,7 @@ impl TrainOptions {
             g_loss: GeneratorLoss::NonSaturating,
             schedule: Schedule::HalfLinear,
             out: None,
+            checkpoint_every: 1_000,
             progress: false,
         }
     }
@@ -203,7 +217,7 @@ impl TrainOptions {
 }
 
 /// Step statistics averaged over windows of steps, for the training curves.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct History {
     /// Last step of each window.
     pub step: Vec<u32>,
@@ -215,6 +229,96 @@ pub struct History {
     pub d_real: Vec<f32>,
     /// Mean D(G(z)) on generated samples.
     pub d_fake: Vec<f32>,
+}
+
+/// The training curves of a run so far: the windows closed, the one still being summed,
+/// and the last step's statistics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Curves {
+    /// Means of the closed windows.
+    pub history: History,
+    /// Sums of D loss, G loss, D(x) and D(G(z)) over the steps of the open window.
+    pub sums: [f32; 4],
+    /// Steps in the open window.
+    pub count: u32,
+    /// Statistics of the last step.
+    pub last: StepStats,
+}
+
+impl Curves {
+    /// Adds the statistics of 1-based `step` of `steps`; closes the window when `step` is
+    /// a multiple of `window` or the last step, and then returns its means.
+    fn record(&mut self, step: u32, stats: StepStats, window: u32, steps: u32) -> Option<[f32; 4]> {
+        self.last = stats;
+        for (a, v) in
+            self.sums
+                .iter_mut()
+                .zip([stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake])
+        {
+            *a += v;
+        }
+        self.count += 1;
+        if !step.is_multiple_of(window) && step != steps {
+            return None;
+        }
+        // the last window may be shorter than the others
+        let mean = self.sums.map(|a| a / self.count as f32);
+        let h = &mut self.history;
+        h.step.push(step);
+        h.d_loss.push(mean[0]);
+        h.g_loss.push(mean[1]);
+        h.d_real.push(mean[2]);
+        h.d_fake.push(mean[3]);
+        (self.sums, self.count) = ([0.0; 4], 0);
+        Some(mean)
+    }
+}
+
+/// A run between two Generator steps: everything the next step depends on, and the
+/// curves the report shows. A checkpoint records exactly this.
+pub struct TrainState<G, D>
+where
+    G: Layer,
+    D: Layer<Input = G::Output, Output = [f32; 1]>,
+{
+    /// The networks and their optimizers (the gradient buffers in it are scratch).
+    pub gan: Box<Gan<G, D, Adam<G>, Adam<D>>>,
+    /// Draws the real samples.
+    pub data_rng: HostRng,
+    /// Draws the training noise.
+    pub noise_rng: HostRng,
+    /// Generator steps done.
+    pub step: u32,
+    /// Training curves so far.
+    pub curves: Curves,
+}
+
+impl<G, D> TrainState<G, D>
+where
+    G: Layer,
+    D: Layer<Input = G::Output, Output = [f32; 1]>,
+{
+    /// The start of the run `opts` describes: freshly initialised networks, zero moments,
+    /// every stream at its seed.
+    pub fn new(opts: &TrainOptions) -> Self {
+        let mut init_rng = rng_stream(opts.seed, Stream::Init);
+        let mut g = G::ZEROED;
+        let mut d = D::ZEROED;
+        g.init(Init::PyTorchDefault, &mut init_rng);
+        d.init(Init::PyTorchDefault, &mut init_rng);
+        TrainState {
+            gan: Box::new(Gan::new(
+                g,
+                d,
+                Adam::new(opts.g_adam),
+                Adam::new(opts.d_adam),
+            )),
+            data_rng: rng_stream(opts.seed, Stream::Data),
+            noise_rng: rng_stream(opts.seed, Stream::Noise),
+            step: 0,
+            curves: Curves::default(),
+        }
+    }
 }
 
 /// Sample quality, each beside the same figure for real data (the ceiling).
@@ -301,8 +405,62 @@ enum Real {
     Points(Mixture),
 }
 
-/// Trains, evaluates and (with `opts.out`) writes results.
+/// Trains, evaluates and (with `opts.out`) writes results, the final checkpoint among them.
 pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
+    run_plan(opts, None, None)?.finished()
+}
+
+/// Continues the run recorded in `from` up to `opts.steps`, then evaluates and writes
+/// results as [`train`] does. With the checkpoint's own settings (`from.options`), it ends
+/// exactly where the uninterrupted run would have, bit for bit.
+///
+/// Only `steps`, `out`, `checkpoint_every` and `progress` of `opts` may differ from the
+/// checkpoint's. More `steps` extend the run; the learning-rate schedule is then that of
+/// the longer run from the checkpoint's step on.
+pub fn resume(from: &Checkpoint, opts: &TrainOptions) -> Result<TrainReport> {
+    run_plan(opts, Some(from), None)?.finished()
+}
+
+/// Trains (or continues the run in `from`) through Generator step `at` of `opts.steps` and
+/// stops there, as an interrupted run would: only the checkpoint is written to `opts.out`.
+/// Returns its path, for [`Checkpoint::read`] and [`resume`].
+pub fn train_until(opts: &TrainOptions, from: Option<&Checkpoint>, at: u32) -> Result<PathBuf> {
+    let out = opts
+        .out
+        .as_ref()
+        .context("a stopped run needs an output directory")?;
+    let done = from.map_or(0, |c| c.step);
+    ensure!(
+        done < at && at < opts.steps,
+        "cannot stop at step {at}: the run is at step {done} of {}",
+        opts.steps
+    );
+    match run_plan(opts, from, Some(at))? {
+        Ended::Stopped => Ok(out.join(checkpoint::FILE_NAME)),
+        Ended::Finished(_) => bail!("the run did not stop at step {at}"),
+    }
+}
+
+/// How a run ended.
+enum Ended {
+    /// At its last step, evaluated, results written.
+    Finished(Box<TrainReport>),
+    /// Earlier, with only a checkpoint written.
+    Stopped,
+}
+
+impl Ended {
+    fn finished(self) -> Result<TrainReport> {
+        match self {
+            Ended::Finished(r) => Ok(*r),
+            Ended::Stopped => bail!("the run stopped before its last step"),
+        }
+    }
+}
+
+/// Checks the settings, loads the data and runs from the start or from `from` to step
+/// `stop` (default: the last).
+fn run_plan(opts: &TrainOptions, from: Option<&Checkpoint>, stop: Option<u32>) -> Result<Ended> {
     ensure!(opts.steps > 0, "--steps must be at least 1");
     ensure!(opts.batch > 0, "--batch must be at least 1");
     ensure!(opts.d_steps > 0, "--d-steps must be at least 1");
@@ -311,6 +469,9 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
             lr.is_finite() && lr > 0.0,
             "{name} must be a positive number, got {lr}"
         );
+    }
+    if let Some(c) = from {
+        c.check_continuation(opts)?;
     }
     if let Some(out) = &opts.out {
         // fail before training, not after, when the results cannot be written
@@ -347,88 +508,40 @@ pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
         Real::Images { train, .. } => train.dim(),
         Real::Points(_) => 2,
     };
-    crate::with_models!(width, opts.arch, |G, D, X| run::<G, D, X>(opts, &real))
+    let stop = stop.unwrap_or(opts.steps).min(opts.steps);
+    crate::with_models!(width, opts.arch, |G, D, X| run::<G, D, X>(
+        opts, &real, from, stop
+    ))
 }
 
 // Not inlined: each model pair's networks are built by value on the stack before they are
-// boxed, and inlining every pair into `train` would reserve all their frames at once.
+// boxed, and inlining every pair into `run_plan` would reserve all their frames at once.
 #[inline(never)]
-fn run<G, D, const X: usize>(opts: &TrainOptions, real: &Real) -> Result<TrainReport>
+fn run<G, D, const X: usize>(
+    opts: &TrainOptions,
+    real: &Real,
+    from: Option<&Checkpoint>,
+    stop: u32,
+) -> Result<Ended>
 where
     G: Layer<Output = [f32; X]>,
     D: Layer<Input = [f32; X], Output = [f32; 1]>,
 {
-    let mut init_rng = rng_stream(opts.seed, Stream::Init);
-    let mut g = G::ZEROED;
-    let mut d = D::ZEROED;
-    g.init(Init::PyTorchDefault, &mut init_rng);
-    d.init(Init::PyTorchDefault, &mut init_rng);
-    let mut gan = Box::new(Gan::new(
-        g,
-        d,
-        Adam::new(opts.g_adam),
-        Adam::new(opts.d_adam),
-    ));
-    let cfg = StepConfig {
-        batch: opts.batch,
-        d_steps: opts.d_steps,
-        g_loss: opts.g_loss,
+    let mut state = match from {
+        Some(c) => c.state::<G, D>()?,
+        None => TrainState::<G, D>::new(opts),
     };
-
-    let mut data_rng = rng_stream(opts.seed, Stream::Data);
-    let mut noise_rng = rng_stream(opts.seed, Stream::Noise);
-    let bar = progress_bar(opts);
-    let window = (opts.steps / 400).max(1);
-    let mut history = History::default();
-    let (mut acc, mut in_window) = ([0.0f32; 4], 0u32);
-    let mut last = StepStats::default();
     let started = Instant::now();
-    for step in 1..=opts.steps {
-        let f = opts.schedule.factor(step, opts.steps);
-        gan.g_opt.set_lr(opts.g_adam.lr * f);
-        gan.d_opt.set_lr(opts.d_adam.lr * f);
-        let stats = gan
-            .step(
-                &cfg,
-                |x: &mut [f32; X]| draw_real(real, &mut data_rng, x),
-                |z: &mut G::Input| noise::gaussian(&mut noise_rng, z.as_mut_slice()),
-            )
-            .context("training step")?;
-        if !stats.is_finite() {
-            bar.abandon();
-            bail!(
-                "training diverged at step {step} (D loss {}, G loss {}); no weights were written: \
-                 try lower learning rates",
-                stats.d_loss,
-                stats.g_loss
-            );
-        }
-        last = stats;
-        for (a, v) in acc
-            .iter_mut()
-            .zip([stats.d_loss, stats.g_loss, stats.d_real, stats.d_fake])
-        {
-            *a += v;
-        }
-        in_window += 1;
-        if step % window == 0 || step == opts.steps {
-            // the last window may be shorter than the others
-            let mean = acc.map(|a| a / in_window as f32);
-            history.step.push(step);
-            history.d_loss.push(mean[0]);
-            history.g_loss.push(mean[1]);
-            history.d_real.push(mean[2]);
-            history.d_fake.push(mean[3]);
-            bar.set_message(format!(
-                "D loss {:.3}  G loss {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
-                mean[0], mean[1], mean[2], mean[3]
-            ));
-            (acc, in_window) = ([0.0; 4], 0);
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
+    advance::<G, D, X>(&mut state, opts, real, stop)?;
     let train_seconds = started.elapsed().as_secs_f64();
+    if stop < opts.steps {
+        if let Some(out) = &opts.out {
+            checkpoint::save(&out.join(checkpoint::FILE_NAME), opts, &state)?;
+        }
+        return Ok(Ended::Stopped);
+    }
+
+    let gan = &state.gan;
     ensure!(
         gan.g.is_finite() && gan.d.is_finite(),
         "training diverged: it left non-finite weights; no weights were written"
@@ -455,8 +568,8 @@ where
         d_adam: opts.d_adam,
         schedule: opts.schedule,
         train_seconds,
-        last,
-        history,
+        last: state.curves.last,
+        history: state.curves.history.clone(),
         quality: evaluate::<G, X>(&gan.g, real, opts.seed)?,
         weights_crc32: WeightsCrc {
             generator: crate::hash::crc32_layer(&gan.g),
@@ -465,9 +578,80 @@ where
         files: Vec::new(),
     };
     if let Some(out) = &opts.out {
-        report.files = write_results::<G, D, X>(out, opts, &gan.g, &gan.d, real, &report)?;
+        report.files = write_results::<G, D, X>(out, opts, &state, real, &report)?;
     }
-    Ok(report)
+    Ok(Ended::Finished(Box::new(report)))
+}
+
+/// Takes Generator steps from `state.step + 1` through `stop`, writing a checkpoint every
+/// `opts.checkpoint_every` steps before `stop`.
+fn advance<G, D, const X: usize>(
+    state: &mut TrainState<G, D>,
+    opts: &TrainOptions,
+    real: &Real,
+    stop: u32,
+) -> Result<()>
+where
+    G: Layer<Output = [f32; X]>,
+    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+{
+    let cfg = StepConfig {
+        batch: opts.batch,
+        d_steps: opts.d_steps,
+        g_loss: opts.g_loss,
+    };
+    let bar = progress_bar(opts);
+    bar.set_position(u64::from(state.step));
+    let window = (opts.steps / 400).max(1);
+    while state.step < stop {
+        let step = state.step + 1;
+        let f = opts.schedule.factor(step, opts.steps);
+        let TrainState {
+            gan,
+            data_rng,
+            noise_rng,
+            ..
+        } = state;
+        gan.g_opt.set_lr(opts.g_adam.lr * f);
+        gan.d_opt.set_lr(opts.d_adam.lr * f);
+        let stats = gan
+            .step(
+                &cfg,
+                |x: &mut [f32; X]| draw_real(real, data_rng, x),
+                |z: &mut G::Input| noise::gaussian(noise_rng, z.as_mut_slice()),
+            )
+            .context("training step")?;
+        if !stats.is_finite() {
+            bar.abandon();
+            bail!(
+                "training diverged at step {step} (D loss {}, G loss {}); no weights were written: \
+                 try lower learning rates",
+                stats.d_loss,
+                stats.g_loss
+            );
+        }
+        state.step = step;
+        if let Some(mean) = state.curves.record(step, stats, window, opts.steps) {
+            bar.set_message(format!(
+                "D loss {:.3}  G loss {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
+                mean[0], mean[1], mean[2], mean[3]
+            ));
+        }
+        bar.inc(1);
+
+        // no step is a multiple of 0, which so writes none; the checkpoint of `stop` itself
+        // is written by the caller
+        let due = step.is_multiple_of(opts.checkpoint_every) && step < stop;
+        if let (Some(out), true) = (&opts.out, due) {
+            let saved = checkpoint::save(&out.join(checkpoint::FILE_NAME), opts, state);
+            if let Err(e) = saved {
+                bar.abandon();
+                return Err(e.context(format!("checkpoint at step {step}")));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(())
 }
 
 fn progress_bar(opts: &TrainOptions) -> ProgressBar {
@@ -564,8 +748,7 @@ pub fn as_points(flat: &[f32]) -> Vec<[f32; 2]> {
 fn write_results<G, D, const X: usize>(
     out: &Path,
     opts: &TrainOptions,
-    g: &G,
-    d: &D,
+    state: &TrainState<G, D>,
     real: &Real,
     report: &TrainReport,
 ) -> Result<Vec<PathBuf>>
@@ -573,6 +756,7 @@ where
     G: Layer<Output = [f32; X]>,
     D: Layer<Input = [f32; X], Output = [f32; 1]>,
 {
+    let (g, d) = (&state.gan.g, &state.gan.d);
     let mut stage = crate::Staging::new(out)?;
     let info = |role: &str| ModelInfo {
         dataset: opts.dataset.name().into(),
@@ -650,6 +834,10 @@ where
 
     let path = stage.file("metrics.json");
     write(&path, serde_json::to_string_pretty(report)?)?;
+
+    // on disk before it is renamed over the previous checkpoint
+    let path = stage.file(checkpoint::FILE_NAME);
+    checkpoint::write_synced(&path, &checkpoint::to_bytes(opts, state)?)?;
 
     // weights first in the list: they are what a user looks for
     stage.commit()
