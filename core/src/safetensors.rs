@@ -597,6 +597,22 @@ fn tensor_name(prefix: &str, info: TensorInfo) -> Result<FullName, Error> {
     Ok(out)
 }
 
+/// A network's parameter tensors, as the checks see them.
+#[derive(Clone, Copy)]
+struct Tensors {
+    count: usize,
+    info: fn(usize) -> Option<TensorInfo>,
+}
+
+impl Tensors {
+    fn of<L: Layer>() -> Self {
+        Tensors {
+            count: L::TENSORS,
+            info: L::tensor_info,
+        }
+    }
+}
+
 /// A network whose weights are borrowed from a [`File`] (see [`File::view`]).
 pub struct Borrowed<'a, L: Layer> {
     view: L::View<'a>,
@@ -703,7 +719,16 @@ impl<'a, const N: usize> File<'a, N> {
         })?;
 
         // the byte ranges, in order, must tile the data exactly
-        entries.sort_unstable_by_key(|e| (e.start, e.end));
+        // by insertion: the table is small, and the library's sorts take kilobytes of flash
+        for i in 1..entries.len() {
+            let mut j = i;
+            while j > 0
+                && (entries[j - 1].start, entries[j - 1].end) > (entries[j].start, entries[j].end)
+            {
+                entries.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         let mut covered = 0;
         for (i, e) in entries.iter().enumerate() {
             if e.start > covered {
@@ -818,11 +843,12 @@ impl<'a, const N: usize> File<'a, N> {
     /// a dtype that converts, every value is finite, and no tensor under the prefix is left
     /// over (unless `opts.allow_extra`). On any error `net` is untouched.
     pub fn load_into<L: Layer>(&self, net: &mut L, opts: &LoadOptions<'_>) -> Result<(), Error> {
-        self.check::<L>(opts)?;
+        let tensors = Tensors::of::<L>();
+        self.check_tensors(tensors, opts)?;
         for i in 0..L::TENSORS {
-            let t = self.find::<L>(i, opts)?;
+            let t = self.find(tensors, i, opts)?;
             for (k, v) in net.tensor_mut(i).iter_mut().enumerate() {
-                // `check` read every one of these values
+                // `check_tensors` read every one of these values
                 *v = t.value(k).unwrap_or(0.0);
             }
         }
@@ -831,9 +857,53 @@ impl<'a, const N: usize> File<'a, N> {
 
     /// Everything [`File::load_into`] checks, without loading.
     pub fn check<L: Layer>(&self, opts: &LoadOptions<'_>) -> Result<(), Error> {
-        for i in 0..L::TENSORS {
-            let t = self.find::<L>(i, opts)?;
-            let info = L::tensor_info(i).ok_or(Error::NameTooLong)?;
+        self.check_tensors(Tensors::of::<L>(), opts)
+    }
+
+    /// The weights of `L` in place, without copying them: a network that runs forward
+    /// straight from the file's bytes (a flash image, say), computing exactly what `L`
+    /// loaded with [`File::load_into`] computes.
+    ///
+    /// Checks what [`File::load_into`] checks; every tensor must also be F32, since other
+    /// dtypes cannot be used without converting them ([`Error::NotInPlace`]). Only on
+    /// little-endian targets, where the file's byte order is the native one.
+    #[cfg(target_endian = "little")]
+    pub fn view<L: Layer>(&self, opts: &LoadOptions<'_>) -> Result<Borrowed<'a, L>, Error> {
+        let tensors = Tensors::of::<L>();
+        self.check_in_place(tensors, opts)?;
+        let mut found = (0..L::TENSORS)
+            .filter_map(|i| self.find(tensors, i, opts).ok())
+            .filter_map(|t| t.as_f32());
+        // every tensor was found, is F32 and has the network's shape, so this succeeds
+        let view = L::view(&mut found).ok_or(Error::BadShape {
+            tensor: Name::new(),
+        })?;
+        Ok(Borrowed { view })
+    }
+
+    // The checks are written once for all networks, not once per network type: on a
+    // microcontroller every copy costs flash.
+
+    /// [`File::check`], and every tensor F32.
+    fn check_in_place(&self, tensors: Tensors, opts: &LoadOptions<'_>) -> Result<(), Error> {
+        self.check_tensors(tensors, opts)?;
+        for i in 0..tensors.count {
+            let t = self.find(tensors, i, opts)?;
+            if t.dtype != Dtype::F32 {
+                return Err(Error::NotInPlace {
+                    tensor: name(t.name),
+                    dtype: t.dtype,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// [`File::check`] for a network's tensors.
+    fn check_tensors(&self, tensors: Tensors, opts: &LoadOptions<'_>) -> Result<(), Error> {
+        for i in 0..tensors.count {
+            let t = self.find(tensors, i, opts)?;
+            let info = (tensors.info)(i).ok_or(Error::NameTooLong)?;
             let tensor = || name(t.name);
             let expected = Shape::new(info.shape()).ok_or(Error::BadShape { tensor: tensor() })?;
             if t.shape != expected {
@@ -870,8 +940,8 @@ impl<'a, const N: usize> File<'a, N> {
                     continue;
                 }
                 let mut ours = false;
-                for i in 0..L::TENSORS {
-                    let info = L::tensor_info(i).ok_or(Error::NameTooLong)?;
+                for i in 0..tensors.count {
+                    let info = (tensors.info)(i).ok_or(Error::NameTooLong)?;
                     ours |= opts.matches(t.name, &tensor_name(opts.prefix, info)?);
                 }
                 if !ours {
@@ -884,39 +954,15 @@ impl<'a, const N: usize> File<'a, N> {
         Ok(())
     }
 
-    /// The weights of `L` in place, without copying them: a network that runs forward
-    /// straight from the file's bytes (a flash image, say), computing exactly what `L`
-    /// loaded with [`File::load_into`] computes.
-    ///
-    /// Checks what [`File::load_into`] checks; every tensor must also be F32, since other
-    /// dtypes cannot be used without converting them ([`Error::NotInPlace`]). Only on
-    /// little-endian targets, where the file's byte order is the native one.
-    #[cfg(target_endian = "little")]
-    pub fn view<L: Layer>(&self, opts: &LoadOptions<'_>) -> Result<Borrowed<'a, L>, Error> {
-        self.check::<L>(opts)?;
-        for i in 0..L::TENSORS {
-            let t = self.find::<L>(i, opts)?;
-            if t.dtype != Dtype::F32 {
-                return Err(Error::NotInPlace {
-                    tensor: name(t.name),
-                    dtype: t.dtype,
-                });
-            }
-        }
-        let mut tensors = (0..L::TENSORS)
-            .filter_map(|i| self.find::<L>(i, opts).ok())
-            .filter_map(|t| t.as_f32());
-        // every tensor was found, is F32 and has the network's shape, so this succeeds
-        let view = L::view(&mut tensors).ok_or(Error::BadShape {
-            tensor: Name::new(),
-        })?;
-        Ok(Borrowed { view })
-    }
-
-    /// Tensor `i` of `L` in the file; [`Error::DuplicateTensor`] when, after the renames,
+    /// Tensor `i` of a network in the file; [`Error::DuplicateTensor`] when, after the renames,
     /// two tensors of the file have its name.
-    fn find<L: Layer>(&self, i: usize, opts: &LoadOptions<'_>) -> Result<Tensor<'a>, Error> {
-        let info = L::tensor_info(i).ok_or(Error::NameTooLong)?;
+    fn find(
+        &self,
+        tensors: Tensors,
+        i: usize,
+        opts: &LoadOptions<'_>,
+    ) -> Result<Tensor<'a>, Error> {
+        let info = (tensors.info)(i).ok_or(Error::NameTooLong)?;
         let want = tensor_name(opts.prefix, info)?;
         let mut found = self.tensors().filter(|t| opts.matches(t.name, &want));
         let t = found.next();
@@ -925,7 +971,9 @@ impl<'a, const N: usize> File<'a, N> {
                 tensor: name(other.name),
             });
         }
-        t.ok_or(Error::MissingTensor { tensor: name(&want) })
+        t.ok_or(Error::MissingTensor {
+            tensor: name(&want),
+        })
     }
 }
 

@@ -152,41 +152,19 @@ where
     write(path, &to_bytes(opts, state)?)
 }
 
-/// Writes `bytes` to `path` atomically: to a new file beside it, flushed to disk, then
-/// renamed over it. However the write is cut short, `path` holds either what it held
-/// before or all of `bytes`.
+/// Writes `bytes` to `path` atomically (see [`weights::write_atomic`]).
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_with(path, bytes, |file, bytes| file.write_all(bytes))
+    weights::write_atomic(path, bytes)
 }
 
-/// [`write`], with `put` handing the bytes to the new file. A `put` that fails part-way
-/// is a write interrupted there: the error is returned, the new file removed, and `path`
-/// left as it was.
+/// [`write`], with `put` handing the bytes to the new file (see
+/// [`weights::write_atomic_with`]).
 pub fn write_with(
     path: &Path,
     bytes: &[u8],
     put: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
 ) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let fail = || format!("cannot write {}", path.display());
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".partial-");
-    // readable as any file the user writes (0666 less the umask), not only by its owner
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).with_context(fail)?;
-    put(tmp.as_file_mut(), bytes).with_context(fail)?;
-    tmp.as_file().sync_all().with_context(fail)?;
-    tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
-    // the rename itself reaches the disk with the directory; where a directory cannot be
-    // opened as a file, the rename stands all the same
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    weights::write_atomic_with(path, bytes, put)
 }
 
 /// Writes `bytes` to `path` and flushes them to disk, for a file that is renamed into place
