@@ -48,16 +48,6 @@ pub struct Imported {
     pub out: PathBuf,
 }
 
-/// The data width of each data set's models.
-fn width_of(dataset: &str) -> Option<usize> {
-    match dataset {
-        "digits" => Some(64),
-        "idx" => Some(784),
-        "ring8" | "grid25" => Some(2),
-        _ => None,
-    }
-}
-
 /// Parses `FROM=TO`.
 pub fn parse_rename(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -112,7 +102,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         Some(d) => d,
         None => infer_dataset(&file, opts, &renames, &sections, &shown)?,
     };
-    let width = width_of(&dataset).with_context(|| {
+    let width = weights::data_width(&dataset).with_context(|| {
         format!("unknown data set {dataset:?}: use digits, idx, ring8 or grid25")
     })?;
 
@@ -176,7 +166,7 @@ fn infer_dataset(
         ("idx", "28×28 images"),
         ("ring8", "2-D points"),
     ] {
-        let width = width_of(dataset).unwrap_or(0);
+        let width = weights::data_width(dataset).unwrap_or(0);
         // a closure, so that a pair that does not exist is one more misfit
         let checked = || -> Result<()> {
             crate::with_models!(width, opts.arch, |G, D, X| load.check::<G, D>())
@@ -309,15 +299,12 @@ pub fn export(from: &Path, out: &Path) -> Result<Exported> {
     let shown = from.display().to_string();
     let bytes = weights::FileBytes::read(from)?;
     let file = weights::open(&bytes, &shown)?;
-    let (info, prefix) = weights::network_of(&file, "generator", &shown)?;
-    let arch = match info.arch.as_str() {
-        "small" => Arch::Small,
-        "seed" => Arch::Seed,
-        "tiny" => Arch::Tiny,
-        other => bail!("{shown}: unknown architecture {other:?}"),
-    };
-    let width = width_of(&info.dataset)
-        .with_context(|| format!("{shown}: unknown data set {:?}", info.dataset))?;
+    let weights::GeneratorSource {
+        info,
+        prefix,
+        arch,
+        width,
+    } = weights::generator_of(&file, &shown)?;
     let opts = LoadOptions {
         prefix: &prefix,
         ..LoadOptions::STRICT

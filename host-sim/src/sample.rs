@@ -1,9 +1,9 @@
 //! `picogan sample`: draws samples from a trained Generator.
 
-use crate::train::{as_points, generate, Arch};
+use crate::train::{as_points, generate};
 use crate::weights::{self, ModelInfo};
 use crate::{plot, same_file, write_points_csv};
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use picogan::safetensors::{File, LoadOptions};
 use picogan::Layer;
 use std::path::{Path, PathBuf};
@@ -40,19 +40,12 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
     let shown = weights_path.display().to_string();
     let bytes = weights::FileBytes::read(weights_path)?;
     let file = weights::open(&bytes, &shown)?;
-    let (info, prefix) = weights::network_of(&file, "generator", &shown)?;
-    let arch = match info.arch.as_str() {
-        "small" => Arch::Small,
-        "seed" => Arch::Seed,
-        "tiny" => Arch::Tiny,
-        other => bail!("{shown}: unknown architecture {other:?}"),
-    };
-    let width = match info.dataset.as_str() {
-        "digits" => 64,
-        "idx" => 784,
-        "ring8" | "grid25" => 2,
-        other => bail!("{shown}: unknown data set {other:?}"),
-    };
+    let weights::GeneratorSource {
+        info,
+        prefix,
+        arch,
+        width,
+    } = weights::generator_of(&file, &shown)?;
     let opts = LoadOptions {
         prefix: &prefix,
         ..LoadOptions::STRICT

@@ -286,6 +286,48 @@ pub fn network_of(file: &File<'_>, role: &str, shown: &str) -> Result<(ModelInfo
     Ok((info, prefix))
 }
 
+/// The data width of the models for a data set, by its name in a file's metadata.
+pub fn data_width(dataset: &str) -> Option<usize> {
+    match dataset {
+        "digits" => Some(64),
+        "idx" => Some(784),
+        "ring8" | "grid25" => Some(2),
+        _ => None,
+    }
+}
+
+/// Where a file keeps its Generator and which network type reads it.
+pub struct GeneratorSource {
+    /// The model description.
+    pub info: ModelInfo,
+    /// The prefix of its tensor names in the file.
+    pub prefix: String,
+    /// Its architecture.
+    pub arch: crate::train::Arch,
+    /// Its data width.
+    pub width: usize,
+}
+
+/// The Generator of a Generator file or a checkpoint (see [`network_of`]).
+pub fn generator_of(file: &File<'_>, shown: &str) -> Result<GeneratorSource> {
+    use crate::train::Arch;
+    let (info, prefix) = network_of(file, "generator", shown)?;
+    let arch = match info.arch.as_str() {
+        "small" => Arch::Small,
+        "seed" => Arch::Seed,
+        "tiny" => Arch::Tiny,
+        other => bail!("{shown}: unknown architecture {other:?}"),
+    };
+    let width = data_width(&info.dataset)
+        .with_context(|| format!("{shown}: unknown data set {:?}", info.dataset))?;
+    Ok(GeneratorSource {
+        info,
+        prefix,
+        arch,
+        width,
+    })
+}
+
 /// Loads `net` from `file` with `opts`: every name, dtype, shape and value is checked
 /// before `net` is touched, so on any error `net` is left as it was.
 pub fn load_with<L: Layer>(

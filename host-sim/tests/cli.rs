@@ -1,23 +1,12 @@
 //! The `picogan` command as a user runs it: files written, and one clear error line (never
 //! a panic) for bad arguments and bad files.
 
+mod common;
+
+use common::{picogan, scratch};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn picogan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_picogan"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("picogan-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::process::Output;
 
 /// Asserts failure with an `error:` line that contains `needle`, and no panic.
 fn fails_with(out: &Output, needle: &str) {
@@ -316,4 +305,50 @@ fn bad_arguments_and_files_get_one_clear_error() {
         &picogan(&["sample", "--weights", junk.to_str().unwrap()]),
         "not a safetensors",
     );
+}
+
+#[test]
+fn a_run_resumes_from_its_checkpoint_as_if_never_stopped() {
+    let dir = scratch("resume");
+    let (whole, part) = (dir.join("whole"), dir.join("part"));
+    // a constant schedule, so that a run of 250 steps extended to 600 is the run of 600
+    let train = |out: &Path, steps: &str| {
+        picogan(&[
+            "train",
+            "--dataset",
+            "ring8",
+            "--arch",
+            "tiny",
+            "--schedule",
+            "constant",
+            "--steps",
+            steps,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let crc_line = |o: &Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find(|l| l.starts_with("weights crc32"))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let want = crc_line(&train(&whole, "600"));
+    crc_line(&train(&part, "250"));
+    let ckpt = part.join("checkpoint.safetensors");
+    let ckpt = ckpt.to_str().unwrap();
+    let o = picogan(&["train", "--resume", ckpt, "--steps", "600"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("from step 250"));
+    assert_eq!(crc_line(&o), want);
+    assert!(want.contains("0x"), "{want}");
+
+    fails_with(
+        &picogan(&["train", "--resume", ckpt]),
+        "complete at step 600 of 600",
+    );
+    let o = picogan(&["train", "--resume", ckpt, "--seed", "2"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
 }

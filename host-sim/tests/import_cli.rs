@@ -2,22 +2,11 @@
 //! firmware's file out, and bad files refused with the tensor at fault named and nothing
 //! overwritten.
 
+mod common;
+
+use common::{picogan, scratch};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn picogan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_picogan"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("picogan-import-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::process::Output;
 
 /// A fixture written by PyTorch through `tools/export_torch.py` (see
 /// `tests/golden/make_import.py`).
