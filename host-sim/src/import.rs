@@ -94,6 +94,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         sections.push((opts.role.clone(), String::new()));
     }
 
+    let from_metadata = opts.dataset.is_none() && file.metadata("dataset").is_some();
     let dataset = match opts
         .dataset
         .clone()
@@ -101,6 +102,13 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
     {
         Some(d) => d,
         None => infer_dataset(&file, opts, &renames, &sections, &shown)?,
+    };
+    let whose = || {
+        if from_metadata {
+            format!(" (data set {dataset} from the file's metadata; --dataset overrides it)")
+        } else {
+            String::new()
+        }
     };
     let width = weights::data_width(&dataset).with_context(|| {
         format!("unknown data set {dataset:?}: use digits, idx, ring8 or grid25")
@@ -115,7 +123,10 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         shown: &shown,
     };
     let mut out = Builder::new();
-    crate::with_models!(width, opts.arch, |G, D, X| load.add_to::<G, D>(&mut out))?;
+    let mut added = || -> Result<()> {
+        crate::with_models!(width, opts.arch, |G, D, X| load.add_to::<G, D>(&mut out))
+    };
+    added().map_err(|e| anyhow::anyhow!("{e:#}{}", whose()))?;
     out.metadata("format", weights::FORMAT_CHECKPOINT)
         .metadata("dataset", dataset.as_str())
         .metadata("arch", opts.arch.name());
@@ -184,19 +195,41 @@ fn infer_dataset(
         ),
         [(dataset, _)] => Ok(dataset.into()),
         [] => {
-            let mut names: Vec<&str> = file.tensors().map(|t| t.name).collect();
+            let mut names: Vec<String> = file.tensors().map(|t| load.renamed(t.name)).collect();
             names.sort_unstable();
             let more = if names.len() > 6 { ", …" } else { "" };
             names.truncate(6);
+            let renamed = if renames.is_empty() {
+                ""
+            } else {
+                " (after --rename)"
+            };
             bail!(
-                "{shown} does not hold a picogan {} pair:\n  {}\nits tensors: {}{more} \
-                 (--rename FROM=TO maps other names onto fc.N.weight and fc.N.bias)",
+                "{shown} does not hold a picogan {} pair:\n  {}\nits tensors{renamed}: {}{more}",
                 opts.arch.name(),
                 misfits.join("\n  "),
                 names.join(", ")
             )
         }
         _ => bail!("{shown}: fits several data sets; say which with --dataset"),
+    }
+}
+
+/// The option that gets past `e`, if one does; `plain` is the role a file of one network
+/// under plain `fc.N` names is read as.
+fn hint(e: &picogan::safetensors::Error, plain: Option<&str>) -> String {
+    use picogan::safetensors::Error;
+    match (e, plain) {
+        (Error::UnexpectedTensor { .. }, _) => " (--allow-extra ignores it)".into(),
+        (Error::Inexact { .. }, _) => " (--round-f64 rounds it)".into(),
+        (Error::MissingTensor { .. }, _) => {
+            " (--rename FROM=TO maps other names onto fc.N.weight and fc.N.bias)".into()
+        }
+        (Error::ShapeMismatch { .. }, Some(role)) => {
+            let other = ROLES.iter().find(|r| **r != role).unwrap_or(&"generator");
+            format!(" (plain fc.N names are read as the {role}; --role {other} reads the {other})")
+        }
+        _ => String::new(),
     }
 }
 
@@ -230,7 +263,8 @@ impl Load<'_> {
             } else {
                 self.file.check::<D>(&opts)
             };
-            checked.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let plain = prefix.is_empty().then_some(role.as_str());
+            checked.map_err(|e| anyhow::anyhow!("{e}{}", hint(&e, plain)))?;
         }
         if self.sections.iter().all(|(_, p)| !p.is_empty()) && !self.allow_extra {
             // tensors outside both sections are extra too

@@ -107,7 +107,8 @@ struct TrainArgs {
 
 #[derive(clap::Args)]
 struct SampleArgs {
-    /// Generator weights written by `picogan train` (generator.safetensors).
+    /// A Generator file (`generator.safetensors` from `picogan train` or `picogan export`)
+    /// or a checkpoint (from `picogan train` or `picogan import`).
     #[arg(long)]
     weights: PathBuf,
     /// Number of samples.
@@ -142,7 +143,7 @@ struct ImportArgs {
     #[arg(long, default_value = "generator", value_parser = ["generator", "discriminator"])]
     role: String,
     /// Read names starting with FROM as starting with TO (repeatable; first match wins),
-    /// e.g. --rename net.=fc. or --rename G.main.=generator.fc.
+    /// e.g. `--rename net.=fc.` or `--rename G.main.=generator.fc.` (both sides end in a dot).
     #[arg(long = "rename", value_name = "FROM=TO", value_parser = picogan_host::import::parse_rename)]
     renames: Vec<(String, String)>,
     /// Ignore tensors the architecture does not have, instead of refusing the file.
