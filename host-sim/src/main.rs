@@ -227,7 +227,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if train::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+                ExitCode::from(130) // as a shell reports a run ended by Ctrl-C
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -354,6 +358,15 @@ fn train_command(a: TrainArgs) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("picogan-out").join(default_out));
     o.out = Some(out.clone());
     o.progress = true;
+    // Ctrl-C ends the run after the step under way, with a checkpoint; a second one at once
+    let handled = ctrlc::set_handler(|| {
+        if train::INTERRUPTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = handled {
+        eprintln!("warning: Ctrl-C will stop training without a checkpoint: {e}");
+    }
 
     let from = match &resumed {
         Some(c) => {

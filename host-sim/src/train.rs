@@ -15,6 +15,7 @@ use rand_core::Rng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Where the real samples come from.
@@ -583,8 +584,13 @@ where
     Ok(Ended::Finished(Box::new(report)))
 }
 
+/// Set, by the `picogan` command when the user presses Ctrl-C, to end a run after the step
+/// under way: with `out`, its checkpoint is written first, and the run fails saying how to
+/// resume it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 /// Takes Generator steps from `state.step + 1` through `stop`, writing a checkpoint every
-/// `opts.checkpoint_every` steps before `stop`.
+/// `opts.checkpoint_every` steps before `stop`, and when [`INTERRUPTED`].
 fn advance<G, D, const X: usize>(
     state: &mut TrainState<G, D>,
     opts: &TrainOptions,
@@ -641,12 +647,24 @@ where
 
         // no step is a multiple of 0, which so writes none; the checkpoint of `stop` itself
         // is written by the caller
+        let interrupted = INTERRUPTED.load(Ordering::Relaxed);
         let due = step.is_multiple_of(opts.checkpoint_every) && step < stop;
-        if let (Some(out), true) = (&opts.out, due) {
+        if let (Some(out), true) = (&opts.out, due || interrupted) {
             let saved = checkpoint::save(&out.join(checkpoint::FILE_NAME), opts, state);
             if let Err(e) = saved {
                 bar.abandon();
                 return Err(e.context(format!("checkpoint at step {step}")));
+            }
+        }
+        if interrupted {
+            bar.abandon();
+            match &opts.out {
+                Some(out) => bail!(
+                    "interrupted at step {step} of {}; resume with: picogan train --resume {}",
+                    opts.steps,
+                    out.join(checkpoint::FILE_NAME).display()
+                ),
+                None => bail!("interrupted at step {step} of {}", opts.steps),
             }
         }
     }
