@@ -70,6 +70,11 @@ fn name(s: &str) -> Name {
     let mut out = Name::new();
     for c in s.chars() {
         if out.push(c).is_err() {
+            // cut: end with an ellipsis, so that the name is not taken for a whole one
+            while out.len() + '…'.len_utf8() > out.capacity() {
+                out.pop();
+            }
+            let _ = out.push('…');
             break;
         }
     }
@@ -233,7 +238,10 @@ pub enum Error {
     BadMetadata,
     /// More tensors than the reader's table holds ([`MAX_TENSORS`] unless parsed with
     /// [`File::parse_with_capacity`]).
-    TooManyTensors,
+    TooManyTensors {
+        /// The most the table holds.
+        max: usize,
+    },
     /// The same tensor name appears twice.
     DuplicateTensor {
         /// The name.
@@ -375,8 +383,14 @@ impl fmt::Display for Error {
             Error::HeaderJson(e) => write!(f, "malformed header JSON: {e}"),
             Error::BadEntry { tensor, reason } => write!(f, "tensor `{tensor}`: {reason}"),
             Error::BadMetadata => f.write_str("`__metadata__` is not an object of strings"),
-            Error::TooManyTensors => f.write_str("more tensors than the reader has room for"),
-            Error::DuplicateTensor { tensor } => write!(f, "tensor `{tensor}` appears twice"),
+            Error::TooManyTensors { max } => write!(
+                f,
+                "more than {max} tensors, the most this reader's table holds"
+            ),
+            Error::DuplicateTensor { tensor } => write!(
+                f,
+                "tensor `{tensor}` appears twice, in the file or once renamed onto another"
+            ),
             Error::UnknownDtype { tensor, dtype } => {
                 write!(f, "tensor `{tensor}` has unknown dtype `{dtype}`")
             }
@@ -399,7 +413,8 @@ impl fmt::Display for Error {
                 data_len,
             } => write!(
                 f,
-                "tensor `{tensor}` has data offsets [{}, {}] outside the {data_len} bytes of data",
+                "tensor `{tensor}` has data offsets [{}, {}] outside the {data_len} bytes of \
+                 data: the file is truncated or its header is wrong",
                 offsets[0], offsets[1]
             ),
             Error::OffsetsOverlap { tensor, other } => {
@@ -705,7 +720,9 @@ impl<'a, const N: usize> File<'a, N> {
                         });
                     }
                     let entry = e.check(data_len)?;
-                    entries.push(entry).map_err(|_| Error::TooManyTensors)?;
+                    entries
+                        .push(entry)
+                        .map_err(|_| Error::TooManyTensors { max: N })?;
                 }
                 Item::Metadata(k, v) if k == CHECKSUM_KEY => {
                     let parsed = (v.len() == 8 && v.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -817,6 +834,18 @@ impl<'a, const N: usize> File<'a, N> {
             shape: e.shape,
             data: &self.data()[e.start..e.end],
         }
+    }
+
+    /// Hands every metadata pair to `f`, as written in the header (escape sequences kept),
+    /// in the header's order.
+    pub fn for_each_metadata(&self, mut f: impl FnMut(&'a str, &'a str)) {
+        // `parse` read this header without error, so reading it again cannot fail
+        let _ = read_header(self.header, &mut |item| {
+            if let Item::Metadata(k, v) = item {
+                f(k, v);
+            }
+            Ok(())
+        });
     }
 
     /// The metadata value under `key`, as written in the header (escape sequences kept).
@@ -1473,7 +1502,10 @@ mod tests {
         let full = Image::new(&header(&empty(MAX_TENSORS)), &[]);
         assert_eq!(full.parse().unwrap().len(), MAX_TENSORS);
         let over = Image::new(&header(&empty(MAX_TENSORS + 1)), &[]);
-        assert_eq!(over.parse().unwrap_err(), Error::TooManyTensors);
+        assert_eq!(
+            over.parse().unwrap_err(),
+            Error::TooManyTensors { max: MAX_TENSORS }
+        );
     }
 
     #[test]

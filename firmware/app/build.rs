@@ -97,6 +97,7 @@ fn check<L: Layer>(
     ty: &'static str,
     side: usize,
 ) -> Result<(&'static str, usize), picogan::safetensors::Error> {
-    file.check::<L>(&LoadOptions::STRICT)?;
+    // what `sample` does at reset: every tensor checked and used in place, so F32 only
+    file.view::<L>(&LoadOptions::STRICT)?;
     Ok((ty, side))
 }

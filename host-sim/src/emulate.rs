@@ -68,6 +68,12 @@ pub fn build(firmware: &Path, package: &str, bins: &[&str]) -> Result<Vec<PathBu
             "--message-format=json-render-diagnostics",
         ])
         .args(["-p", package]);
+    // a weights file named relative to where `picogan` runs, not to the firmware directory
+    if let Some(model) = std::env::var_os("PICOGAN_MODEL").map(PathBuf::from) {
+        if model.is_relative() {
+            cmd.env("PICOGAN_MODEL", std::path::absolute(&model)?);
+        }
+    }
     for b in bins {
         cmd.args(["--bin", b]);
     }

@@ -21,8 +21,9 @@ pub struct ImportOptions {
     pub arch: Arch,
     /// Data set, which fixes the data width; inferred from the shapes when `None`.
     pub dataset: Option<String>,
-    /// For a file holding one network under plain `fc.N` names: which one it is.
-    pub role: String,
+    /// For a file holding one network under plain `fc.N` names: which one it is; `None`
+    /// reads the file's `role` metadata, and takes a Generator when there is none.
+    pub role: Option<String>,
     /// Name prefixes to replace before matching, `(from, to)`, first match only.
     pub renames: Vec<(String, String)>,
     /// Ignore tensors the architecture does not have.
@@ -86,12 +87,16 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         .map(|r| (r.to_string(), format!("{r}.")))
         .collect();
     if sections.is_empty() {
+        let role = opts
+            .role
+            .as_deref()
+            .or_else(|| file.metadata("role"))
+            .unwrap_or("generator");
         ensure!(
-            ROLES.contains(&opts.role.as_str()),
-            "--role must be generator or discriminator, got {:?}",
-            opts.role
+            ROLES.contains(&role),
+            "{shown}: a file of one network holds a generator or a discriminator, not {role:?}"
         );
-        sections.push((opts.role.clone(), String::new()));
+        sections.push((role.to_owned(), String::new()));
     }
 
     let from_metadata = opts.dataset.is_none() && file.metadata("dataset").is_some();
@@ -111,7 +116,15 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         }
     };
     let width = weights::data_width(&dataset).with_context(|| {
-        format!("unknown data set {dataset:?}: use digits, idx, ring8 or grid25")
+        format!(
+            "{shown}: picogan has no models for data set {dataset:?}{}: say --dataset digits, \
+             idx, ring8 or grid25",
+            if from_metadata {
+                " (from its metadata)"
+            } else {
+                ""
+            }
+        )
     })?;
 
     let load = Load {

@@ -139,9 +139,10 @@ struct ImportArgs {
     /// `dataset` metadata, else inferred from the shapes].
     #[arg(long)]
     dataset: Option<String>,
-    /// Which network a file with plain `fc.N.…` names holds.
-    #[arg(long, default_value = "generator", value_parser = ["generator", "discriminator"])]
-    role: String,
+    /// Which network a file with plain `fc.N.…` names holds [default: its `role` metadata,
+    /// else generator].
+    #[arg(long, value_parser = ["generator", "discriminator"])]
+    role: Option<String>,
     /// Read names starting with FROM as starting with TO (repeatable; first match wins),
     /// e.g. `--rename net.=fc.` or `--rename G.main.=generator.fc.` (both sides end in a dot).
     #[arg(long = "rename", value_name = "FROM=TO", value_parser = picogan_host::import::parse_rename)]

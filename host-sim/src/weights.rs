@@ -120,12 +120,31 @@ fn with_checksum(file: Vec<u8>) -> Result<Vec<u8>> {
         .context("safetensors header is not an object")?
         .entry("__metadata__")
         .or_insert_with(|| serde_json::json!({}));
-    meta.as_object_mut()
-        .context("safetensors metadata is not an object")?
-        .insert(
-            st::CHECKSUM_KEY.into(),
-            format!("{:08x}", st::checksum(data)).into(),
-        );
+    let meta = meta
+        .as_object_mut()
+        .context("safetensors metadata is not an object")?;
+    // each key and value as the header will spell them, without the quotes
+    let raw = |v: &str| serde_json::to_string(v).map(|q| q[1..q.len() - 1].to_owned());
+    let mut pairs = Vec::new();
+    for (k, v) in meta.iter() {
+        let v = v
+            .as_str()
+            .context("safetensors metadata values are strings")?;
+        pairs.push((raw(k)?, raw(v)?));
+    }
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let metadata_crc = metadata_checksum(&pairs);
+    meta.insert(
+        METADATA_CHECKSUM_KEY.into(),
+        format!("{metadata_crc:08x}").into(),
+    );
+    meta.insert(
+        st::CHECKSUM_KEY.into(),
+        format!("{:08x}", st::checksum(data)).into(),
+    );
     let mut text = serde_json::to_vec(&header)?; // serde_json's maps are sorted
     text.resize(text.len().next_multiple_of(8), b' ');
     let mut out = Vec::with_capacity(8 + text.len() + data.len());
@@ -133,6 +152,29 @@ fn with_checksum(file: Vec<u8>) -> Result<Vec<u8>> {
     out.extend_from_slice(&text);
     out.extend_from_slice(data);
     Ok(out)
+}
+
+/// The metadata key of the CRC-32 over the metadata itself (see [`metadata_checksum`]).
+/// The data's checksum covers the tensors only; this one covers the run's settings and
+/// state that a checkpoint keeps in its metadata, so that an edited or damaged value is
+/// refused rather than resumed from.
+pub const METADATA_CHECKSUM_KEY: &str = "metadata_crc32";
+
+/// The CRC-32 of metadata `pairs` as the header spells them: sorted by key, each key and
+/// value followed by a zero byte, the two checksum entries left out.
+fn metadata_checksum(pairs: &[(&str, &str)]) -> u32 {
+    let mut pairs: Vec<&(&str, &str)> = pairs
+        .iter()
+        .filter(|(k, _)| *k != st::CHECKSUM_KEY && *k != METADATA_CHECKSUM_KEY)
+        .collect();
+    pairs.sort_unstable();
+    let mut digest = st::CRC32.digest();
+    for (k, v) in pairs {
+        for part in [k.as_bytes(), &[0], v.as_bytes(), &[0]] {
+            digest.update(part);
+        }
+    }
+    digest.finalize()
 }
 
 /// Serialises `net` as little-endian f32 tensors with `info` in the metadata.
@@ -160,11 +202,28 @@ pub fn write_atomic_with(
     bytes: &[u8],
     put: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
 ) -> Result<()> {
+    let shown = path.display();
+    // a symbolic link is written through, to the file it names, even one not there yet
+    let path = &std::fs::canonicalize(path)
+        .or_else(|_| {
+            let target = std::fs::read_link(path)?;
+            Ok::<_, std::io::Error>(path.parent().unwrap_or(Path::new("")).join(target))
+        })
+        .unwrap_or_else(|_| path.to_path_buf());
+    let old = match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => bail!(
+            "{shown} is not a regular file: picogan replaces the files it writes whole, so it \
+             writes only regular files"
+        ),
+        Ok(m) if m.permissions().readonly() => bail!("{shown} is read-only"),
+        Ok(m) => Some(m.permissions()),
+        Err(_) => None,
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let fail = || format!("cannot write {}", path.display());
+    let fail = || format!("cannot write {shown}");
     let mut builder = tempfile::Builder::new();
     builder.prefix(".partial-");
     // readable as any file the user writes (0666 less the umask), not only by its owner
@@ -172,6 +231,12 @@ pub fn write_atomic_with(
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut tmp = builder.tempfile_in(dir).with_context(fail)?;
     put(tmp.as_file_mut(), bytes).with_context(fail)?;
+    if let Some(permissions) = old {
+        // a file replaced keeps its permissions
+        tmp.as_file()
+            .set_permissions(permissions)
+            .with_context(fail)?;
+    }
     tmp.as_file().sync_all().with_context(fail)?;
     tmp.persist(path).map_err(|e| e.error).with_context(fail)?;
     // the rename itself reaches the disk with the directory; where a directory cannot be
@@ -187,6 +252,9 @@ pub fn save<L: Layer>(net: &L, info: &ModelInfo, path: &Path) -> Result<()> {
     write_atomic(path, &to_bytes(net, info)?)
 }
 
+/// The largest weights file read: 1 GiB, 20 times the largest network pair's checkpoint.
+pub const MAX_FILE: u64 = 1 << 30;
+
 /// A safetensors file's bytes, placed in memory so that its data section starts at a
 /// multiple of 8: every tensor is then aligned for its dtype as the core's reader requires,
 /// even in a file whose writer did not pad its header to 8 bytes.
@@ -199,7 +267,19 @@ pub struct FileBytes {
 impl FileBytes {
     /// Reads the file at `path`.
     pub fn read(path: &Path) -> Result<Self> {
-        let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let fail = || format!("cannot read {}", path.display());
+        let meta = std::fs::metadata(path).with_context(fail)?;
+        if !meta.is_file() {
+            bail!("{} is not a regular file", path.display());
+        }
+        if meta.len() > MAX_FILE {
+            bail!(
+                "{} is {} bytes; picogan reads weights files of at most {MAX_FILE}",
+                path.display(),
+                meta.len()
+            );
+        }
+        let raw = std::fs::read(path).with_context(fail)?;
         Ok(Self::new(&raw))
     }
 
@@ -237,7 +317,20 @@ impl std::ops::Deref for FileBytes {
 /// [`picogan::safetensors::File::parse`]); errors start with `shown`. Bytes from
 /// [`FileBytes`] are aligned as the reader needs.
 pub fn open<'a>(bytes: &'a [u8], shown: &str) -> Result<File<'a>> {
-    File::parse(bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))
+    let file = File::parse(bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    if let Some(stored) = file.metadata(METADATA_CHECKSUM_KEY) {
+        let mut pairs = Vec::new();
+        file.for_each_metadata(|k, v| pairs.push((k, v)));
+        let computed = format!("{:08x}", metadata_checksum(&pairs));
+        if !stored.eq_ignore_ascii_case(&computed) {
+            bail!(
+                "{shown}: metadata checksum mismatch: its metadata records {stored}, its \
+                 metadata's CRC-32 is {computed}: the settings or state it holds were changed \
+                 or damaged"
+            );
+        }
+    }
+    Ok(file)
 }
 
 /// Metadata `key` of `file`, or an error saying the file lacks it.

@@ -270,7 +270,7 @@ fn seed_pair_through_the_importer() {
         from: format!("{DIR}/import_seed.safetensors").into(),
         arch: Arch::Seed,
         dataset: None,
-        role: "generator".into(),
+        role: None,
         renames: Vec::new(),
         allow_extra: false,
         round_f64: false,

@@ -1,13 +1,14 @@
 //! Any bytes given to the safetensors reader: `File::parse` refuses them with an error or
-//! accepts them, never panics; what it accepts can be read in full; and a load that fails
-//! leaves the network as it was.
+//! accepts them, never panics; what it accepts can be read in full; a load that fails
+//! leaves the network as it was; and a network run in place computes what it computes
+//! loaded.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use picogan::models::TinyPointsGenerator;
 use picogan::safetensors::{File, LoadOptions, CHECKSUM_KEY};
-use picogan::{Layer, Linear};
+use picogan::{Layer, Linear, Vector};
 
 /// The option combinations each accepted file is loaded with.
 const OPTIONS: [LoadOptions<'static>; 4] = [
@@ -86,13 +87,26 @@ fn load<L: Layer + Copy + PartialEq>(file: &File<'_>, opts: &LoadOptions<'_>) {
     }
     let before = net;
     let checked = file.check::<L>(opts);
+    let in_place = file.view::<L>(opts);
     match file.load_into(&mut net, opts) {
         Ok(()) => {
             assert!(checked.is_ok());
             assert!(net.is_finite());
+            // run in place, the network computes what the loaded one computes
+            if let Ok(view) = in_place {
+                let mut x = L::Input::ZERO;
+                x.as_mut_slice().fill(0.5);
+                let (mut a, mut b) = (L::Output::ZERO, L::Output::ZERO);
+                view.infer(&x, &mut a);
+                net.infer(&x, &mut b);
+                let bits =
+                    |y: &L::Output| y.as_slice().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b));
+            }
         }
         Err(e) => {
-            assert_eq!(checked, Err(e));
+            assert_eq!(checked, Err(e.clone()));
+            assert!(in_place.is_err());
             assert!(net == before, "a failed load changed the network");
         }
     }
