@@ -497,6 +497,52 @@ mod tests {
     }
 
     #[test]
+    fn edited_metadata_is_refused() {
+        let g = SmallGenerator::<64>::ZEROED;
+        let bytes = to_bytes(&g, &info()).unwrap();
+        assert!(open(&FileBytes::new(&bytes), "good").is_ok());
+        // one letter of a value changed, the header's length kept
+        let mut edited = bytes.clone();
+        let at = bytes.windows(8).position(|w| w == b"\"digits\"").unwrap();
+        edited[at + 4] = b'1';
+        let err = open(&FileBytes::new(&edited), "edited")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metadata checksum mismatch"), "{err}");
+    }
+
+    #[test]
+    fn writes_replace_regular_files_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.safetensors");
+        write_atomic(&file, b"one").unwrap();
+        // an existing file keeps its permissions
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&file, b"two").unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!((std::fs::read(&file).unwrap(), mode), (b"two".to_vec(), 0o640));
+        // a link is written through, and stays a link
+        let link = dir.path().join("link.safetensors");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_atomic(&link, b"three").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&file).unwrap(), b"three");
+        // a directory, a device and a read-only file are left alone
+        let err = write_atomic(dir.path(), b"x").unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = write_atomic(Path::new("/dev/null"), b"x").unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+        if !std::fs::metadata(&file).unwrap().permissions().readonly() {
+            return;
+        }
+        let err = write_atomic(&file, b"four").unwrap_err().to_string();
+        assert!(err.contains("read-only"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"three");
+    }
+
+    #[test]
     fn non_finite_weights_are_refused() {
         let mut g = SmallGenerator::<64>::ZEROED;
         g.1 .1 .0.b[3] = f32::NAN;

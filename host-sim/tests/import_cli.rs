@@ -278,3 +278,44 @@ fn export_refuses_what_the_firmware_could_not_run() {
     fails_with(&out, &["junk.safetensors", "header length"]);
     assert!(!dir.join("g.safetensors").exists() && !dir.join("g2.safetensors").exists());
 }
+
+#[test]
+fn a_single_network_file_is_read_as_its_metadata_says() {
+    let dir = scratch("role");
+    let run = dir.join("run");
+    ok(&picogan(&[
+        "train",
+        "--dataset",
+        "ring8",
+        "--arch",
+        "tiny",
+        "--steps",
+        "50",
+        "--out",
+        s(&run),
+    ]));
+    // a Discriminator file of picogan's, imported without --role
+    let out = picogan(&[
+        "import",
+        "--from",
+        s(&run.join("discriminator.safetensors")),
+        "--arch",
+        "tiny",
+        "--out",
+        s(&dir.join("d.safetensors")),
+    ]);
+    assert!(ok(&out).contains("the discriminator of a tiny pair for ring8"));
+    // read as a Generator on purpose, it is refused with the way out named
+    let out = picogan(&[
+        "import",
+        "--from",
+        s(&run.join("discriminator.safetensors")),
+        "--arch",
+        "tiny",
+        "--role",
+        "generator",
+        "--out",
+        s(&dir.join("g.safetensors")),
+    ]);
+    fails_with(&out, &["--role discriminator"]);
+}
