@@ -21,11 +21,17 @@
 //! Generator of a checkpoint under that prefix with nothing left over.
 //!
 //! The metadata holds the rest as text: `format` ([`weights::FORMAT_CHECKPOINT`]),
-//! `dataset` (and `dataset_path` for IDX files), `arch`, `step` (Generator steps done), the
+//! `dataset` (and for IDX files `dataset_path` and `dataset_crc32`, the CRC-32 of the
+//! images as [`crate::hash::crc32_f32`] computes it over their values, 8 hexadecimal
+//! digits), `arch`, `step` (Generator steps done), the
 //! settings `steps`, `batch`, `d_steps`, `seed`, `g_loss` (`non-saturating` or `minimax`),
 //! `schedule` (`constant` or `half-linear`) and `checkpoint_every`, each optimizer's
 //! `optim.generator.lr`, `….beta1`, `….beta2`, `….eps`, `….weight_decay` and step count
-//! `….t`, and the state of the data and noise generators, `rng.data` and `rng.noise`.
+//! `….t`, the state of the data and noise generators, `rng.data` and `rng.noise`, and
+//! `train_seconds`, the wall-clock time the run has trained so far. That last one differs
+//! from one run to the next: two checkpoints of the same run agree bit for bit apart from
+//! it. A checkpoint without `dataset_crc32` or `train_seconds` is read as one whose data is
+//! not checked and whose time is unknown (0).
 //! Numbers are decimal; an f32 is written as Rust prints it, the shortest decimal that
 //! reads back to the same bits. A generator's state is its four 32-bit words as 32
 //! hexadecimal digits.
@@ -122,11 +128,15 @@ where
         .metadata("schedule", schedule_name(opts.schedule))
         .metadata("checkpoint_every", opts.checkpoint_every.to_string())
         .metadata("rng.data", rng_hex(&state.data_rng)?)
-        .metadata("rng.noise", rng_hex(&state.noise_rng)?);
+        .metadata("rng.noise", rng_hex(&state.noise_rng)?)
+        .metadata("train_seconds", state.seconds.to_string());
     if let Dataset::Idx(path) = &opts.dataset {
         // absolute, so that a run resumed from another directory finds the images
         let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
         b.metadata("dataset_path", path.to_string_lossy());
+    }
+    if let Some(crc) = state.data_crc32 {
+        b.metadata("dataset_crc32", format!("{crc:08x}"));
     }
     for (role, c, t) in [
         ("generator", &opts.g_adam, gan.g_opt.t),
@@ -184,6 +194,12 @@ pub struct Checkpoint {
     pub step: u32,
     /// The training curves so far.
     pub curves: Curves,
+    /// Wall-clock seconds of training so far (0 when the file does not say).
+    pub seconds: f64,
+    /// CRC-32 of the images the run trains on, for IDX files (see the module's notes).
+    pub data_crc32: Option<u32>,
+    /// The file read, when read from one.
+    path: Option<PathBuf>,
     /// Steps taken by the Generator's and the Discriminator's Adam.
     adam_t: [u32; 2],
     /// The data and noise generators.
@@ -205,6 +221,7 @@ impl Checkpoint {
             _ => Path::new("."),
         };
         c.options.out = Some(dir.to_path_buf());
+        c.path = Some(path.to_path_buf());
         Ok(c)
     }
 
@@ -256,6 +273,14 @@ impl Checkpoint {
         }
         let rngs = [meta.rng("rng.data")?, meta.rng("rng.noise")?];
         let curves = read_curves(&file, step, shown)?;
+        let seconds = match file.metadata("train_seconds") {
+            Some(_) => meta.seconds("train_seconds")?,
+            None => 0.0,
+        };
+        let data_crc32 = match file.metadata("dataset_crc32") {
+            Some(_) => Some(meta.crc("dataset_crc32")?),
+            None => None,
+        };
 
         // the networks have the architecture's shapes, and every other tensor belongs
         // somewhere
@@ -284,6 +309,9 @@ impl Checkpoint {
             options,
             step,
             curves,
+            seconds,
+            data_crc32,
+            path: None,
             adam_t,
             rngs,
             shown: shown.into(),
@@ -326,7 +354,14 @@ impl Checkpoint {
             noise_rng,
             step: self.step,
             curves: self.curves.clone(),
+            seconds: self.seconds,
+            data_crc32: self.data_crc32,
         })
+    }
+
+    /// The file the checkpoint was read from; `None` for one read from bytes.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Checks that `opts` continues this run: the checkpoint's settings, with only
@@ -364,6 +399,14 @@ impl Checkpoint {
             opts.steps,
             self.step
         );
+        if let Dataset::Idx(path) = &c.dataset {
+            ensure!(
+                path.is_file(),
+                "{}: the run trains on the images in {}, which is missing",
+                self.shown,
+                path.display()
+            );
+        }
         Ok(())
     }
 }
@@ -530,6 +573,31 @@ impl Meta<'_, '_> {
             self.shown
         );
         Ok(v)
+    }
+
+    /// `key` as a count of seconds.
+    fn seconds(&self, key: &str) -> Result<f64> {
+        let v: f64 = self.parse(key, "a number")?;
+        ensure!(
+            v.is_finite() && v >= 0.0,
+            "{}: metadata `{key}` is {v}; it must be a number ≥ 0",
+            self.shown
+        );
+        Ok(v)
+    }
+
+    /// `key` as a CRC-32 of 8 hexadecimal digits.
+    fn crc(&self, key: &str) -> Result<u32> {
+        let v = self.text(key)?;
+        let crc = (v.len() == 8 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u32::from_str_radix(&v, 16).ok())
+            .flatten();
+        crc.with_context(|| {
+            format!(
+                "{}: metadata `{key}` is `{v}`, not a CRC-32 (8 hexadecimal digits)",
+                self.shown
+            )
+        })
     }
 
     /// `key` as a generator state.
@@ -711,6 +779,8 @@ mod tests {
             d_real: 0.6,
             d_fake: 0.4,
         };
+        s.seconds = 0.1 + 0.2;
+        s.data_crc32 = Some(0x0badcafe);
         s
     }
 
@@ -730,14 +800,21 @@ mod tests {
         assert_eq!((&a.data_rng, &a.noise_rng), (&b.data_rng, &b.noise_rng));
         assert_eq!(a.step, b.step);
         assert_eq!(a.curves, b.curves);
+        assert_eq!(a.seconds.to_bits(), b.seconds.to_bits());
+        assert_eq!(a.data_crc32, b.data_crc32);
     }
 
-    /// `bytes` with its header JSON and data changed by `edit`, the checksum made to match.
+    /// `bytes` with its header JSON and data changed by `edit`, the data's checksum made to
+    /// match and the metadata's removed, so that the edit meets the checks behind them.
     fn rewrite(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value, &mut Vec<u8>)) -> Vec<u8> {
         let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
         let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
         let mut data = bytes[8 + n..].to_vec();
         edit(&mut header, &mut data);
+        header["__metadata__"]
+            .as_object_mut()
+            .unwrap()
+            .remove(weights::METADATA_CHECKSUM_KEY);
         header["__metadata__"]["crc32"] =
             format!("{:08x}", picogan::safetensors::checksum(&data)).into();
         let mut text = serde_json::to_vec(&header).unwrap();
@@ -773,6 +850,33 @@ mod tests {
         assert_eq!((a.g_adam, a.d_adam), (b.g_adam, b.d_adam));
         assert_eq!((a.g_loss, a.schedule), (b.g_loss, b.schedule));
         assert_eq!(a.checkpoint_every, b.checkpoint_every);
+    }
+
+    #[test]
+    fn time_and_data_checksum_are_optional_but_checked() {
+        let bytes = to_bytes(&opts(), &state()).unwrap();
+        let c = Checkpoint::from_bytes(&bytes, "ckpt").unwrap();
+        assert_eq!((c.seconds, c.data_crc32), (0.1 + 0.2, Some(0x0badcafe)));
+        // absent, as in a checkpoint from before they were written
+        let bare = rewrite(&bytes, |h, _| {
+            let m = h["__metadata__"].as_object_mut().unwrap();
+            m.remove("train_seconds");
+            m.remove("dataset_crc32");
+        });
+        let c = Checkpoint::from_bytes(&bare, "ckpt").unwrap();
+        assert_eq!((c.seconds, c.data_crc32), (0.0, None));
+        for (key, value) in [
+            ("train_seconds", "x"),
+            ("train_seconds", "-1"),
+            ("train_seconds", "inf"),
+            ("dataset_crc32", "0badcafe0"),
+            ("dataset_crc32", "0xbadcaf"),
+            ("dataset_crc32", ""),
+        ] {
+            let bad = rewrite(&bytes, |h, _| h["__metadata__"][key] = value.into());
+            let err = error(bad);
+            assert!(err.contains(&format!("`{key}`")), "{key} = {value}: {err}");
+        }
     }
 
     #[test]

@@ -376,6 +376,8 @@ fn train_command(a: TrainArgs) -> Result<()> {
         }
         None => String::new(),
     };
+    // a directory another run writes to, or holds unfinished, is refused before training
+    train::check_out(&o, resumed.as_ref())?;
     say!(
         "training {} on {} for {} steps{from} (batch {}, seed {})",
         o.arch.name(),

@@ -292,6 +292,12 @@ where
     pub step: u32,
     /// Training curves so far.
     pub curves: Curves,
+    /// Wall-clock seconds of training so far, over every part of a resumed run. Unlike the
+    /// rest, it differs from one run to the next; nothing else depends on it.
+    pub seconds: f64,
+    /// CRC-32 of the training images of an IDX file ([`crate::hash::crc32_f32`] of their
+    /// values), with which a resumed run checks that they are the images it began on.
+    pub data_crc32: Option<u32>,
 }
 
 impl<G, D> TrainState<G, D>
@@ -318,6 +324,8 @@ where
             noise_rng: rng_stream(opts.seed, Stream::Noise),
             step: 0,
             curves: Curves::default(),
+            seconds: 0.0,
+            data_crc32: None,
         }
     }
 }
@@ -376,7 +384,7 @@ pub struct TrainReport {
     pub d_adam: AdamConfig,
     /// Learning-rate schedule.
     pub schedule: Schedule,
-    /// Wall-clock time of the training loop, seconds.
+    /// Wall-clock time of the training loop, seconds; for a resumed run, of all its parts.
     pub train_seconds: f64,
     /// Statistics of the last step.
     pub last: StepStats,
@@ -407,12 +415,18 @@ enum Real {
 }
 
 /// Trains, evaluates and (with `opts.out`) writes results, the final checkpoint among them.
+///
+/// A run holds `opts.out` (see [`crate::OutLock`]) from start to end and first removes what
+/// killed runs left half-written there. It refuses a directory another run is writing to,
+/// and one whose checkpoint records an unfinished run, which it would replace; a finished
+/// run's directory it reuses.
 pub fn train(opts: &TrainOptions) -> Result<TrainReport> {
     run_plan(opts, None, None)?.finished()
 }
 
 /// Continues the run recorded in `from` up to `opts.steps`, then evaluates and writes
-/// results as [`train`] does. With the checkpoint's own settings (`from.options`), it ends
+/// results as [`train`] does (and so into a directory whose checkpoint is `from`'s own, or
+/// a finished run's). With the checkpoint's own settings (`from.options`), it ends
 /// exactly where the uninterrupted run would have, bit for bit.
 ///
 /// Only `steps`, `out`, `checkpoint_every` and `progress` of `opts` may differ from the
@@ -474,10 +488,11 @@ fn run_plan(opts: &TrainOptions, from: Option<&Checkpoint>, stop: Option<u32>) -
     if let Some(c) = from {
         c.check_continuation(opts)?;
     }
-    if let Some(out) = &opts.out {
-        // fail before training, not after, when the results cannot be written
-        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    }
+    let _lock = match &opts.out {
+        Some(out) => Some(claim_out(out, from)?),
+        None => None,
+    };
+    let mut data_crc32 = None;
     let real = match &opts.dataset {
         Dataset::Digits => {
             let (train, heldout) = data::digits()?.train_heldout(0);
@@ -485,6 +500,18 @@ fn run_plan(opts: &TrainOptions, from: Option<&Checkpoint>, stop: Option<u32>) -
         }
         Dataset::Idx(path) => {
             let all = data::idx_images(path)?;
+            let crc = crate::hash::crc32_f32(&all.pixels);
+            if let Some(want) = from.and_then(|c| c.data_crc32) {
+                ensure!(
+                    crc == want,
+                    "the data in {} changed since the checkpoint (CRC-32 of its images {} \
+                     then, {} now): restore the images the run began on, or train afresh",
+                    path.display(),
+                    crate::hash::show(want),
+                    crate::hash::show(crc)
+                );
+            }
+            data_crc32 = Some(crc);
             ensure!(
                 (all.rows, all.cols) == (28, 28),
                 "{}: {}×{} images; picogan's image models for IDX files are built for 28×28",
@@ -511,8 +538,47 @@ fn run_plan(opts: &TrainOptions, from: Option<&Checkpoint>, stop: Option<u32>) -
     };
     let stop = stop.unwrap_or(opts.steps).min(opts.steps);
     crate::with_models!(width, opts.arch, |G, D, X| run::<G, D, X>(
-        opts, &real, from, stop
+        opts, &real, data_crc32, from, stop
     ))
+}
+
+/// Checks, before a run, that it may write to `opts.out`, as the run itself does first
+/// (see [`train`]); `from` is the checkpoint a resumed run continues.
+pub fn check_out(opts: &TrainOptions, from: Option<&Checkpoint>) -> Result<()> {
+    match &opts.out {
+        Some(out) => claim_out(out, from).map(drop),
+        None => Ok(()),
+    }
+}
+
+/// Creates and locks `out` for a run that continues `from` (if any), clears the temporary
+/// files of killed runs, and refuses to replace the checkpoint of an unfinished run other
+/// than `from`.
+fn claim_out(out: &Path, from: Option<&Checkpoint>) -> Result<crate::OutLock> {
+    // fail before training, not after, when the results cannot be written
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let lock = crate::OutLock::take(out)?;
+    lock.remove_partials();
+
+    // a checkpoint that cannot be read records no run that could be resumed
+    let path = out.join(checkpoint::FILE_NAME);
+    let continued = from
+        .and_then(Checkpoint::path)
+        .is_some_and(|p| crate::same_file(p, &path));
+    if path.exists() && !continued {
+        if let Ok(c) = Checkpoint::read(&path) {
+            ensure!(
+                c.step == c.options.steps,
+                "{} holds an unfinished run at step {} of {}: resume it with `picogan train \
+                 --resume {}`, or remove that file to start over",
+                out.display(),
+                c.step,
+                c.options.steps,
+                path.display()
+            );
+        }
+    }
+    Ok(lock)
 }
 
 // Not inlined: each model pair's networks are built by value on the stack before they are
@@ -521,6 +587,7 @@ fn run_plan(opts: &TrainOptions, from: Option<&Checkpoint>, stop: Option<u32>) -
 fn run<G, D, const X: usize>(
     opts: &TrainOptions,
     real: &Real,
+    data_crc32: Option<u32>,
     from: Option<&Checkpoint>,
     stop: u32,
 ) -> Result<Ended>
@@ -532,9 +599,8 @@ where
         Some(c) => c.state::<G, D>()?,
         None => TrainState::<G, D>::new(opts),
     };
-    let started = Instant::now();
+    state.data_crc32 = data_crc32;
     advance::<G, D, X>(&mut state, opts, real, stop)?;
-    let train_seconds = started.elapsed().as_secs_f64();
     if stop < opts.steps {
         if let Some(out) = &opts.out {
             checkpoint::save(&out.join(checkpoint::FILE_NAME), opts, &state)?;
@@ -568,7 +634,7 @@ where
         g_adam: opts.g_adam,
         d_adam: opts.d_adam,
         schedule: opts.schedule,
-        train_seconds,
+        train_seconds: state.seconds,
         last: state.curves.last,
         history: state.curves.history.clone(),
         quality: evaluate::<G, X>(&gan.g, real, opts.seed)?,
@@ -590,7 +656,8 @@ where
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Takes Generator steps from `state.step + 1` through `stop`, writing a checkpoint every
-/// `opts.checkpoint_every` steps before `stop`, and when [`INTERRUPTED`].
+/// `opts.checkpoint_every` steps before `stop`, and when [`INTERRUPTED`]; adds the time it
+/// takes to `state.seconds`.
 fn advance<G, D, const X: usize>(
     state: &mut TrainState<G, D>,
     opts: &TrainOptions,
@@ -609,6 +676,7 @@ where
     let bar = progress_bar(opts);
     bar.set_position(u64::from(state.step));
     let window = (opts.steps / 400).max(1);
+    let (before, started) = (state.seconds, Instant::now());
     while state.step < stop {
         let step = state.step + 1;
         let f = opts.schedule.factor(step, opts.steps);
@@ -650,6 +718,7 @@ where
         let interrupted = INTERRUPTED.load(Ordering::Relaxed);
         let due = step.is_multiple_of(opts.checkpoint_every) && step < stop;
         if let (Some(out), true) = (&opts.out, due || interrupted) {
+            state.seconds = before + started.elapsed().as_secs_f64();
             let saved = checkpoint::save(&out.join(checkpoint::FILE_NAME), opts, state);
             if let Err(e) = saved {
                 bar.abandon();
@@ -668,6 +737,7 @@ where
             }
         }
     }
+    state.seconds = before + started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     Ok(())
 }

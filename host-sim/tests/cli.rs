@@ -352,3 +352,134 @@ fn a_run_resumes_from_its_checkpoint_as_if_never_stopped() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
 }
+
+#[test]
+fn a_run_refuses_a_directory_in_use_or_holding_an_unfinished_run() {
+    let dir = scratch("in-use");
+    let out = dir.join("run");
+    let train = || {
+        picogan(&[
+            "train",
+            "--dataset",
+            "ring8",
+            "--arch",
+            "tiny",
+            "--steps",
+            "600",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    // another run writing there holds the lock
+    std::fs::create_dir_all(&out).unwrap();
+    let lock = std::fs::File::create(out.join(picogan_host::LOCK_FILE)).unwrap();
+    lock.try_lock().unwrap();
+    let o = train();
+    fails_with(
+        &o,
+        &format!("another picogan run is writing to {}", out.display()),
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    drop(lock);
+
+    // an unfinished run, as Ctrl-C leaves it
+    let opts = picogan_host::train::TrainOptions {
+        arch: picogan_host::train::Arch::Tiny,
+        steps: 600,
+        out: Some(out.clone()),
+        ..picogan_host::train::TrainOptions::for_dataset(picogan_host::train::Dataset::Ring8)
+    };
+    let ckpt = picogan_host::train::train_until(&opts, None, 250).unwrap();
+    let before = std::fs::read(&ckpt).unwrap();
+    let o = train();
+    fails_with(&o, "holds an unfinished run at step 250 of 600");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("picogan train --resume {}", ckpt.display())),
+        "{err}"
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+
+    // resumed, it is finished, and the directory may take a new run
+    let o = picogan(&["train", "--resume", ckpt.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = train();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn a_resumed_idx_run_says_when_its_images_are_gone() {
+    let dir = scratch("idx-gone");
+    let images = write_idx(&dir, 20);
+    let out = dir.join("run");
+    let o = picogan(&[
+        "train",
+        "--dataset",
+        &format!("idx:{}", images.display()),
+        "--steps",
+        "2",
+        "--batch",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_file(&images).unwrap();
+    let ckpt = out.join("checkpoint.safetensors");
+    let o = picogan(&["train", "--resume", ckpt.to_str().unwrap(), "--steps", "3"]);
+    fails_with(&o, &format!("{}, which is missing", images.display()));
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn a_resumed_run_reports_the_time_of_all_its_parts() {
+    let dir = scratch("time");
+    let out = dir.join("run");
+    let o = picogan(&[
+        "train",
+        "--dataset",
+        "ring8",
+        "--steps",
+        "2000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let seconds = || {
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        m["train_seconds"].as_f64().unwrap()
+    };
+    let first = seconds();
+    let ckpt = out.join("checkpoint.safetensors");
+    let o = picogan(&[
+        "train",
+        "--resume",
+        ckpt.to_str().unwrap(),
+        "--steps",
+        "2001",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // one more step takes far less than the 2,000 before it
+    let total = seconds();
+    assert!(total >= first, "{first} s, then {total} s");
+    let said = format!("trained in {total:.1} s");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&said),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -64,6 +64,21 @@ fn metrics_without_timing(dir: &Path) -> String {
     kept.join("\n")
 }
 
+/// The checkpoint at `path`, written again with its one wall-clock figure, `train_seconds`,
+/// set to 0: what two checkpoints of the same run share bit for bit.
+fn checkpoint_without_timing<G, D>(path: &Path) -> Vec<u8>
+where
+    G: Layer,
+    D: Layer<Input = G::Output, Output = [f32; 1]>,
+{
+    let c = Checkpoint::read(path).unwrap();
+    let mut s = c.state::<G, D>().unwrap();
+    // written again as it was, it is the file itself: nothing is lost in the reading
+    assert!(checkpoint::to_bytes(&c.options, &s).unwrap() == read(path));
+    s.seconds = 0.0;
+    checkpoint::to_bytes(&c.options, &s).unwrap()
+}
+
 /// Asserts that two finished runs, reported in `a` and `b` and written to `dir_a` and
 /// `dir_b`, agree bit for bit: networks, Adam state, random generators, curves, scores.
 fn assert_same_run<G, D>(a: &TrainReport, dir_a: &Path, b: &TrainReport, dir_b: &Path)
@@ -81,13 +96,14 @@ where
         "generator.safetensors",
         "discriminator.safetensors",
         "samples.csv",
-        checkpoint::FILE_NAME,
     ] {
         assert!(
             read(&dir_a.join(name)) == read(&dir_b.join(name)),
             "{name} differs"
         );
     }
+    let timeless = |dir: &Path| checkpoint_without_timing::<G, D>(&dir.join(checkpoint::FILE_NAME));
+    assert!(timeless(dir_a) == timeless(dir_b), "the checkpoints differ");
     assert_eq!(metrics_without_timing(dir_a), metrics_without_timing(dir_b));
 
     // the final checkpoints' states, field by field
@@ -180,7 +196,8 @@ fn periodic_checkpoints_are_those_of_a_run_stopped_there() {
     std::fs::create_dir_all(run.join("metrics.json").join("blocked")).unwrap();
     let err = train::train(&tiny(&run)).unwrap_err();
     assert!(format!("{err:#}").contains("metrics.json"), "{err:#}");
-    assert!(read(&run.join(checkpoint::FILE_NAME)) == read(&stopped));
+    let timeless = checkpoint_without_timing::<TinyPointsGenerator, TinyPointsDiscriminator>;
+    assert!(timeless(&run.join(checkpoint::FILE_NAME)) == timeless(&stopped));
 }
 
 #[test]
@@ -289,7 +306,7 @@ fn checkpoints_that_cannot_be_resumed_are_refused() {
         from: source,
         arch: Arch::Tiny,
         dataset: Some("ring8".into()),
-        role: "generator".into(),
+        role: None,
         renames: Vec::new(),
         allow_extra: false,
         round_f64: false,
@@ -396,4 +413,255 @@ fn sample_draws_from_a_checkpoint_as_from_the_generator_file() {
     assert_eq!(a.len(), 600);
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
     assert!(read(&dir.join("a.csv")) == read(&dir.join("b.csv")));
+}
+
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_run_into_a_directory_another_run_writes_to_is_refused() {
+    let dir = TempDir::new("locked");
+    // the lock another run would hold
+    let lock = std::fs::File::create(dir.join(picogan_host::LOCK_FILE)).unwrap();
+    lock.try_lock().unwrap();
+    let err = format!("{:#}", train::train(&tiny(&dir.0)).unwrap_err());
+    assert_eq!(
+        err,
+        format!("another picogan run is writing to {}", dir.0.display())
+    );
+    assert_eq!(listing(&dir.0), [picogan_host::LOCK_FILE], "it wrote");
+    // nor may a run resume there
+    let other = dir.join("other");
+    let c = Checkpoint::read(&train::train_until(&tiny(&other), None, 100).unwrap()).unwrap();
+    let o = TrainOptions {
+        out: Some(dir.0.clone()),
+        ..c.options.clone()
+    };
+    let err = format!("{:#}", train::resume(&c, &o).unwrap_err());
+    assert!(err.starts_with("another picogan run"), "{err}");
+
+    // once it is released, the run goes ahead, and takes its lock file away at the end
+    drop(lock);
+    train::train(&TrainOptions {
+        steps: 50,
+        ..tiny(&dir.0)
+    })
+    .unwrap();
+    assert!(!dir.join(picogan_host::LOCK_FILE).exists());
+}
+
+#[test]
+fn two_runs_at_once_in_one_directory_do_not_mix() {
+    // every run either fails on the lock or finishes with its own files; the files in
+    // place at the end are one run's, whole
+    let dir = TempDir::new("two-at-once");
+    let runs: Vec<TrainOptions> = (1..=4)
+        .map(|seed| TrainOptions {
+            steps: 300,
+            seed,
+            ..tiny(&dir.0)
+        })
+        .collect();
+    let reports: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|o| s.spawn(move || train::train(o)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut finished = Vec::new();
+    for r in reports {
+        match r {
+            Ok(r) => finished.push(r),
+            Err(e) => assert!(format!("{e:#}").contains("another picogan run"), "{e:#}"),
+        }
+    }
+    assert!(!finished.is_empty());
+    let c = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).unwrap();
+    let last = finished
+        .iter()
+        .find(|r| r.seed == c.options.seed)
+        .expect("the checkpoint of a run that finished");
+    let s = c
+        .state::<TinyPointsGenerator, TinyPointsDiscriminator>()
+        .unwrap();
+    assert_eq!(
+        picogan_host::hash::crc32_layer(&s.gan.g),
+        last.weights_crc32.generator
+    );
+    assert_eq!(
+        picogan_host::hash::crc32_layer(&s.gan.d),
+        last.weights_crc32.discriminator
+    );
+    // the Generator file beside it is the same run's
+    let draw = |weights: &str, out: &str| {
+        picogan_host::sample::sample(&dir.join(weights), 50, 1, &dir.join("drawn").join(out))
+            .unwrap()
+            .samples
+    };
+    assert_eq!(
+        draw(checkpoint::FILE_NAME, "a.png"),
+        draw("generator.safetensors", "b.png")
+    );
+    let names = listing(&dir.0);
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "left behind: {names:?}"
+    );
+}
+
+#[test]
+fn a_fresh_run_does_not_replace_an_unfinished_one() {
+    let dir = TempDir::new("unfinished");
+    let path = train::train_until(&tiny(&dir.0), None, 300).unwrap();
+    let before = read(&path);
+    let err = format!("{:#}", train::train(&tiny(&dir.0)).unwrap_err());
+    assert_eq!(
+        err,
+        format!(
+            "{} holds an unfinished run at step 300 of 1200: resume it with `picogan train \
+             --resume {}`, or remove that file to start over",
+            dir.0.display(),
+            path.display()
+        )
+    );
+    assert!(read(&path) == before, "the checkpoint changed");
+    // nor does another run resumed into it
+    let other = dir.join("other");
+    let o = TrainOptions {
+        seed: 2,
+        ..tiny(&other)
+    };
+    let c = Checkpoint::read(&train::train_until(&o, None, 100).unwrap()).unwrap();
+    let into = TrainOptions {
+        out: Some(dir.0.clone()),
+        ..c.options.clone()
+    };
+    let err = format!("{:#}", train::resume(&c, &into).unwrap_err());
+    assert!(err.contains("unfinished run at step 300"), "{err}");
+    assert!(read(&path) == before, "the checkpoint changed");
+    // its own resumption finishes it, and a finished run's directory may be used again
+    let c = Checkpoint::read(&path).unwrap();
+    train::resume(&c, &c.options).unwrap();
+    let again = train::train(&TrainOptions {
+        steps: 100,
+        ..tiny(&dir.0)
+    })
+    .unwrap();
+    assert_eq!(Checkpoint::read(&path).unwrap().step, again.steps);
+}
+
+#[test]
+fn a_run_clears_what_killed_runs_left_half_written() {
+    let dir = TempDir::new("stale");
+    let stale = [
+        ".partial-generator.safetensors",
+        ".partial-4242.0-metrics.json",
+        ".partial-Xq3ZbT",
+    ];
+    for name in stale.iter().chain(&["notes.txt", ".partialx"]) {
+        std::fs::write(dir.join(name), "left").unwrap();
+    }
+    train::train_until(&tiny(&dir.0), None, 100).unwrap();
+    assert_eq!(
+        listing(&dir.0),
+        [".partialx", checkpoint::FILE_NAME, "notes.txt"]
+    );
+    // and so does a resumed one
+    std::fs::write(dir.join(stale[0]), "left").unwrap();
+    let c = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).unwrap();
+    train::train_until(&c.options, Some(&c), 200).unwrap();
+    assert_eq!(
+        listing(&dir.0),
+        [".partialx", checkpoint::FILE_NAME, "notes.txt"]
+    );
+}
+
+/// Writes an IDX file of `n` 28×28 images whose pixels `pixel(i)` gives.
+fn write_idx(path: &Path, n: u32, pixel: impl Fn(u32) -> u8) {
+    let mut bytes = vec![0, 0, 8, 3];
+    for d in [n, 28, 28] {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend((0..n * 784).map(pixel));
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_resumed_run_checks_its_images_are_those_it_began_on() {
+    // the image networks are built on the stack, larger than a test thread's
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(check_images_on_resume)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn check_images_on_resume() {
+    let dir = TempDir::new("idx-data");
+    let images = dir.join("images-idx3-ubyte");
+    let first = |i: u32| (i * 7919 % 256) as u8;
+    write_idx(&images, 20, first);
+    let opts = TrainOptions {
+        steps: 4,
+        batch: 4,
+        checkpoint_every: 0,
+        out: Some(dir.join("run")),
+        ..TrainOptions::for_dataset(Dataset::Idx(images.clone()))
+    };
+    let path = train::train_until(&opts, None, 2).unwrap();
+    let c = Checkpoint::read(&path).unwrap();
+    assert!(c.data_crc32.is_some());
+
+    // other images of the same shape and number
+    write_idx(&images, 20, |i| first(i) ^ 1);
+    let err = format!("{:#}", train::resume(&c, &c.options).unwrap_err());
+    assert!(
+        err.starts_with(&format!(
+            "the data in {} changed since the checkpoint",
+            images.display()
+        )),
+        "{err}"
+    );
+    // no images at all: said before anything is loaded
+    std::fs::remove_file(&images).unwrap();
+    let err = format!("{:#}", c.check_continuation(&c.options).unwrap_err());
+    assert!(
+        err.contains(&format!("{}, which is missing", images.display())),
+        "{err}"
+    );
+    // the images it began on
+    write_idx(&images, 20, first);
+    train::resume(&c, &c.options).unwrap();
+}
+
+#[test]
+fn a_resumed_run_counts_the_time_of_its_earlier_parts() {
+    let dir = TempDir::new("time");
+    let path = train::train_until(&tiny(&dir.0), None, 600).unwrap();
+    let mut c = Checkpoint::read(&path).unwrap();
+    assert!(c.seconds > 0.0 && c.seconds < 60.0, "{} s", c.seconds);
+    // as if the first part had taken an hour
+    c.seconds = 3600.0;
+    let r = train::resume(&c, &c.options).unwrap();
+    assert!(
+        r.train_seconds > 3600.0 && r.train_seconds < 3660.0,
+        "{} s",
+        r.train_seconds
+    );
+    let end = Checkpoint::read(&path).unwrap();
+    assert_eq!(end.seconds.to_bits(), r.train_seconds.to_bits());
+    let metrics = String::from_utf8(read(&dir.join("metrics.json"))).unwrap();
+    assert!(
+        metrics.contains(&format!("\"train_seconds\": {}", r.train_seconds)),
+        "{metrics}"
+    );
 }
