@@ -521,17 +521,25 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
         write_atomic(&file, b"two").unwrap();
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-        assert_eq!((std::fs::read(&file).unwrap(), mode), (b"two".to_vec(), 0o640));
+        assert_eq!(
+            (std::fs::read(&file).unwrap(), mode),
+            (b"two".to_vec(), 0o640)
+        );
         // a link is written through, and stays a link
         let link = dir.path().join("link.safetensors");
         std::os::unix::fs::symlink(&file, &link).unwrap();
         write_atomic(&link, b"three").unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(std::fs::read(&file).unwrap(), b"three");
         // a directory, a device and a read-only file are left alone
         let err = write_atomic(dir.path(), b"x").unwrap_err().to_string();
         assert!(err.contains("not a regular file"), "{err}");
-        let err = write_atomic(Path::new("/dev/null"), b"x").unwrap_err().to_string();
+        let err = write_atomic(Path::new("/dev/null"), b"x")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a regular file"), "{err}");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
         if !std::fs::metadata(&file).unwrap().permissions().readonly() {
