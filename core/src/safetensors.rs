@@ -51,8 +51,18 @@ pub const MAX_RANK: usize = 6;
 /// The metadata key holding the CRC-32 of the data section, as 8 lowercase hex digits.
 pub const CHECKSUM_KEY: &str = "crc32";
 
+/// The metadata key holding the CRC-32 of the rest of the header, as 8 hex digits (see
+/// [`File::header_checksum`]).
+pub const HEADER_CHECKSUM_KEY: &str = "header_crc32";
+
 /// The checksum: CRC-32/ISO-HDLC, the CRC of zlib, PNG and Python's `zlib.crc32`.
 pub const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+
+/// A checksum written as 8 hex digits.
+fn hex32(v: &str) -> Option<u32> {
+    let hex = v.len() == 8 && v.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then(|| u32::from_str_radix(v, 16).ok()).flatten()
+}
 
 /// The checksum of a data section, as [`CHECKSUM_KEY`] records it.
 pub fn checksum(data: &[u8]) -> u32 {
@@ -314,6 +324,21 @@ pub enum Error {
     },
     /// A checksum is required and the metadata has none.
     MissingChecksum,
+    /// The [`HEADER_CHECKSUM_KEY`] metadata is not 8 hex digits.
+    BadHeaderChecksumField {
+        /// The value as written.
+        value: Name,
+    },
+    /// The header's CRC-32 differs from the one its metadata records: a tensor's name,
+    /// dtype, shape or place, or a metadata value, was changed or damaged.
+    HeaderChecksumMismatch {
+        /// Recorded in the metadata.
+        stored: u32,
+        /// Computed over the header.
+        computed: u32,
+    },
+    /// A header checksum is required and the metadata has none.
+    MissingHeaderChecksum,
     /// A tensor the network needs is not in the file.
     MissingTensor {
         /// The name it was looked for under.
@@ -438,6 +463,19 @@ impl fmt::Display for Error {
                  {stored:08x}: the file is corrupted"
             ),
             Error::MissingChecksum => write!(f, "no `{CHECKSUM_KEY}` checksum in the metadata"),
+            Error::BadHeaderChecksumField { value } => write!(
+                f,
+                "metadata `{HEADER_CHECKSUM_KEY}` is `{value}`, not 8 hexadecimal digits"
+            ),
+            Error::HeaderChecksumMismatch { stored, computed } => write!(
+                f,
+                "header checksum mismatch: the header's CRC-32 is {computed:08x}, its metadata \
+                 records {stored:08x}: a tensor's name, shape or place or a metadata value was \
+                 changed or damaged"
+            ),
+            Error::MissingHeaderChecksum => {
+                write!(f, "no `{HEADER_CHECKSUM_KEY}` checksum in the metadata")
+            }
             Error::MissingTensor { tensor } => write!(f, "missing tensor `{tensor}`"),
             Error::UnexpectedTensor { tensor } => {
                 write!(
@@ -672,6 +710,7 @@ pub struct File<'a, const N: usize = MAX_TENSORS> {
     data_start: usize,
     entries: heapless::Vec<Entry<'a>, N>,
     checksum: Option<u32>,
+    header_checksum: Option<u32>,
 }
 
 impl<'a> File<'a> {
@@ -708,9 +747,11 @@ impl<'a, const N: usize> File<'a, N> {
             data_start,
             entries: heapless::Vec::new(),
             checksum: None,
+            header_checksum: None,
         };
         let entries = &mut file.entries;
         let mut stored_crc = None;
+        let mut stored_header_crc = None;
         read_header(header, &mut |item| {
             match item {
                 Item::Tensor(e) => {
@@ -725,10 +766,11 @@ impl<'a, const N: usize> File<'a, N> {
                         .map_err(|_| Error::TooManyTensors { max: N })?;
                 }
                 Item::Metadata(k, v) if k == CHECKSUM_KEY => {
-                    let parsed = (v.len() == 8 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-                        .then(|| u32::from_str_radix(v, 16).ok())
-                        .flatten();
-                    stored_crc = Some(parsed.ok_or(Error::BadChecksumField { value: name(v) })?);
+                    stored_crc = Some(hex32(v).ok_or(Error::BadChecksumField { value: name(v) })?);
+                }
+                Item::Metadata(k, v) if k == HEADER_CHECKSUM_KEY => {
+                    let bad = || Error::BadHeaderChecksumField { value: name(v) };
+                    stored_header_crc = Some(hex32(v).ok_or_else(bad)?);
                 }
                 Item::Metadata(..) => {}
             }
@@ -788,7 +830,45 @@ impl<'a, const N: usize> File<'a, N> {
                 return Err(Error::ChecksumMismatch { stored, computed });
             }
         }
+        file.header_checksum = stored_header_crc;
+        if let Some(stored) = stored_header_crc {
+            let computed = file.header_checksum();
+            if computed != stored {
+                return Err(Error::HeaderChecksumMismatch { stored, computed });
+            }
+        }
         Ok(file)
+    }
+
+    /// The CRC-32 of the header as read, its two checksums left out: every tensor's name,
+    /// dtype, dimensions and data offsets, in the order of their data, then every metadata
+    /// key and value in the header's order, each string followed by a zero byte and each
+    /// number as little-endian bytes. [`HEADER_CHECKSUM_KEY`] records it, so that a header
+    /// changed in a way that still reads (two names swapped, a value edited) is refused as
+    /// a changed data section is.
+    pub fn header_checksum(&self) -> u32 {
+        let mut digest = CRC32.digest();
+        for e in &self.entries {
+            for text in [e.name, e.dtype.name()] {
+                digest.update(text.as_bytes());
+                digest.update(&[0]);
+            }
+            for d in e.shape.dims() {
+                digest.update(&d.to_le_bytes());
+            }
+            digest.update(&[0]);
+            digest.update(&(e.start as u64).to_le_bytes());
+            digest.update(&(e.end as u64).to_le_bytes());
+        }
+        self.for_each_metadata(|k, v| {
+            if k != CHECKSUM_KEY && k != HEADER_CHECKSUM_KEY {
+                for text in [k, v] {
+                    digest.update(text.as_bytes());
+                    digest.update(&[0]);
+                }
+            }
+        });
+        digest.finalize()
     }
 
     /// The data section: every tensor's bytes, after the header.
@@ -805,6 +885,12 @@ impl<'a, const N: usize> File<'a, N> {
     /// none. For images that must not be trusted without one, such as a flash image.
     pub fn require_checksum(&self) -> Result<u32, Error> {
         self.checksum.ok_or(Error::MissingChecksum)
+    }
+
+    /// The verified header checksum; [`Error::MissingHeaderChecksum`] when the file records
+    /// none.
+    pub fn require_header_checksum(&self) -> Result<u32, Error> {
+        self.header_checksum.ok_or(Error::MissingHeaderChecksum)
     }
 
     /// Number of tensors.

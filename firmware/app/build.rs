@@ -36,9 +36,11 @@ fn run() -> Result<(), String> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let file = File::parse(&bytes).map_err(|e| format!("{shown}: {e}"))?;
-    file.require_checksum().map_err(|e| {
-        format!("{shown}: {e}; write the file with `picogan export --from {chosen} --out FILE`")
-    })?;
+    file.require_checksum()
+        .and_then(|_| file.require_header_checksum())
+        .map_err(|e| {
+            format!("{shown}: {e}; write the file with `picogan export --from {chosen} --out FILE`")
+        })?;
     let meta = |k: &str| {
         file.metadata(k).ok_or_else(|| {
             format!("{shown}: no `{k}` in its metadata; write it with `picogan export`")

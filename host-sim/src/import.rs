@@ -152,6 +152,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         "--out {} would overwrite the file being imported",
         opts.out.display()
     );
+    let _lock = claim_target(&opts.out)?;
     weights::write_atomic(&opts.out, &out.to_bytes()?)?;
 
     let mut dtypes: Vec<&'static str> = file.tensors().map(|t| t.dtype.name()).collect();
@@ -327,6 +328,26 @@ impl Load<'_> {
     }
 }
 
+/// Locks the directory `out` is written in against training runs, and refuses to replace
+/// the checkpoint of a training run, which would lose the run.
+fn claim_target(out: &Path) -> Result<crate::OutLock> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let lock = crate::OutLock::take(dir)?;
+    if let Ok(c) = crate::checkpoint::Checkpoint::read(out) {
+        bail!(
+            "{} is the checkpoint of a training run (step {} of {}); replacing it would lose \
+             the run: choose another --out",
+            out.display(),
+            c.step,
+            c.options.steps
+        );
+    }
+    Ok(lock)
+}
+
 /// What `picogan export` wrote.
 #[derive(Clone, Debug)]
 pub struct Exported {
@@ -370,6 +391,7 @@ pub fn export(from: &Path, out: &Path) -> Result<Exported> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    let _lock = claim_target(out)?;
     weights::write_atomic(out, &image)?;
     Ok(Exported {
         info,

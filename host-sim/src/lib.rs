@@ -89,8 +89,14 @@ impl Staging {
     pub fn commit(mut self) -> Result<Vec<PathBuf>> {
         let mut done = Vec::new();
         for (tmp, path) in std::mem::take(&mut self.files) {
-            std::fs::rename(&tmp, &path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            // as every file picogan writes: through links, keeping the permissions of what
+            // it replaces
+            let (target, old) = weights::write_target(&path)?;
+            let fail = || format!("cannot write {}", path.display());
+            if let Some(permissions) = old {
+                std::fs::set_permissions(&tmp, permissions).with_context(fail)?;
+            }
+            std::fs::rename(&tmp, &target).with_context(fail)?;
             done.push(path);
         }
         Ok(done)

@@ -362,8 +362,13 @@ fn train_command(a: TrainArgs) -> Result<()> {
     // Ctrl-C ends the run after the step under way, with a checkpoint; a second one at once
     let handled = ctrlc::set_handler(|| {
         if train::INTERRUPTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("\nquitting at once");
             std::process::exit(130);
         }
+        eprintln!(
+            "\nstopping after the training step under way, with a checkpoint (Ctrl-C again \
+             quits at once)"
+        );
     });
     if let Err(e) = handled {
         eprintln!("warning: Ctrl-C will stop training without a checkpoint: {e}");

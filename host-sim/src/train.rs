@@ -551,6 +551,17 @@ pub fn check_out(opts: &TrainOptions, from: Option<&Checkpoint>) -> Result<()> {
     }
 }
 
+/// The files a run may write in its output directory.
+const OUTPUT_FILES: [&str; 7] = [
+    "generator.safetensors",
+    "discriminator.safetensors",
+    checkpoint::FILE_NAME,
+    "samples.png",
+    "samples.csv",
+    "training.png",
+    "metrics.json",
+];
+
 /// Creates and locks `out` for a run that continues `from` (if any), clears the temporary
 /// files of killed runs, and refuses to replace the checkpoint of an unfinished run other
 /// than `from`.
@@ -559,6 +570,10 @@ fn claim_out(out: &Path, from: Option<&Checkpoint>) -> Result<crate::OutLock> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let lock = crate::OutLock::take(out)?;
     lock.remove_partials();
+    // every file the run will write can be: fail now, not after the training
+    for name in OUTPUT_FILES {
+        crate::weights::write_target(&out.join(name))?;
+    }
 
     // a checkpoint that cannot be read records no run that could be resumed
     let path = out.join(checkpoint::FILE_NAME);
@@ -715,7 +730,8 @@ where
 
         // no step is a multiple of 0, which so writes none; the checkpoint of `stop` itself
         // is written by the caller
-        let interrupted = INTERRUPTED.load(Ordering::Relaxed);
+        // after the last step there is nothing to resume: the run finishes its results
+        let interrupted = INTERRUPTED.load(Ordering::Relaxed) && step < stop;
         let due = step.is_multiple_of(opts.checkpoint_every) && step < stop;
         if let (Some(out), true) = (&opts.out, due || interrupted) {
             state.seconds = before + started.elapsed().as_secs_f64();

@@ -13,7 +13,7 @@ use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The `format` metadata of a Generator or Discriminator file.
 pub const FORMAT_MODEL: &str = "picogan";
@@ -101,17 +101,17 @@ impl Builder {
             views.insert(name.clone(), TensorView::new(*dtype, shape.clone(), data)?);
         }
         let file = safetensors::serialize(views, Some(self.metadata.clone()))?;
-        with_checksum(file)
+        seal(file)
     }
 }
 
-/// Adds the data's CRC-32 to a safetensors file's metadata and rewrites its JSON header
-/// with the keys in sorted order.
+/// Adds the data's and the header's CRC-32 to a safetensors file's metadata and rewrites
+/// its JSON header with the keys in sorted order.
 ///
 /// The metadata goes through a `HashMap`, whose order changes from run to run; sorted,
 /// the same model always gives the same bytes. Tensor data is not touched, and the header
 /// keeps the format's padding with spaces to a multiple of 8 bytes.
-fn with_checksum(file: Vec<u8>) -> Result<Vec<u8>> {
+pub(crate) fn seal(file: Vec<u8>) -> Result<Vec<u8>> {
     let header_len = usize::try_from(u64::from_le_bytes(file[..8].try_into()?))?;
     let data = &file[8 + header_len..];
     let mut header: serde_json::Value = serde_json::from_slice(&file[8..8 + header_len])?;
@@ -123,58 +123,37 @@ fn with_checksum(file: Vec<u8>) -> Result<Vec<u8>> {
     let meta = meta
         .as_object_mut()
         .context("safetensors metadata is not an object")?;
-    // each key and value as the header will spell them, without the quotes
-    let raw = |v: &str| serde_json::to_string(v).map(|q| q[1..q.len() - 1].to_owned());
-    let mut pairs = Vec::new();
-    for (k, v) in meta.iter() {
-        let v = v
-            .as_str()
-            .context("safetensors metadata values are strings")?;
-        pairs.push((raw(k)?, raw(v)?));
-    }
-    let pairs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let metadata_crc = metadata_checksum(&pairs);
-    meta.insert(
-        METADATA_CHECKSUM_KEY.into(),
-        format!("{metadata_crc:08x}").into(),
-    );
     meta.insert(
         st::CHECKSUM_KEY.into(),
         format!("{:08x}", st::checksum(data)).into(),
     );
-    let mut text = serde_json::to_vec(&header)?; // serde_json's maps are sorted
+    meta.remove(st::HEADER_CHECKSUM_KEY);
+    // the header's own checksum, as the core's reader computes it on the file without it;
+    // adding it moves no tensor and changes nothing else it covers
+    let unsealed = assemble(&header, data)?;
+    let header_crc = open(&FileBytes::new(&unsealed), "the file being written")?.header_checksum();
+    header
+        .as_object_mut()
+        .and_then(|h| h.get_mut("__metadata__"))
+        .and_then(|m| m.as_object_mut())
+        .context("safetensors metadata is not an object")?
+        .insert(
+            st::HEADER_CHECKSUM_KEY.into(),
+            format!("{header_crc:08x}").into(),
+        );
+    assemble(&header, data)
+}
+
+/// A safetensors file of `header`, written with its keys sorted and padded with spaces to
+/// a multiple of 8 bytes, and `data`.
+fn assemble(header: &serde_json::Value, data: &[u8]) -> Result<Vec<u8>> {
+    let mut text = serde_json::to_vec(header)?; // serde_json's maps are sorted
     text.resize(text.len().next_multiple_of(8), b' ');
     let mut out = Vec::with_capacity(8 + text.len() + data.len());
     out.extend_from_slice(&(text.len() as u64).to_le_bytes());
     out.extend_from_slice(&text);
     out.extend_from_slice(data);
     Ok(out)
-}
-
-/// The metadata key of the CRC-32 over the metadata itself (see [`metadata_checksum`]).
-/// The data's checksum covers the tensors only; this one covers the run's settings and
-/// state that a checkpoint keeps in its metadata, so that an edited or damaged value is
-/// refused rather than resumed from.
-pub const METADATA_CHECKSUM_KEY: &str = "metadata_crc32";
-
-/// The CRC-32 of metadata `pairs` as the header spells them: sorted by key, each key and
-/// value followed by a zero byte, the two checksum entries left out.
-fn metadata_checksum(pairs: &[(&str, &str)]) -> u32 {
-    let mut pairs: Vec<&(&str, &str)> = pairs
-        .iter()
-        .filter(|(k, _)| *k != st::CHECKSUM_KEY && *k != METADATA_CHECKSUM_KEY)
-        .collect();
-    pairs.sort_unstable();
-    let mut digest = st::CRC32.digest();
-    for (k, v) in pairs {
-        for part in [k.as_bytes(), &[0], v.as_bytes(), &[0]] {
-            digest.update(part);
-        }
-    }
-    digest.finalize()
 }
 
 /// Serialises `net` as little-endian f32 tensors with `info` in the metadata.
@@ -194,6 +173,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, bytes, |file, bytes| file.write_all(bytes))
 }
 
+/// Where a write to `path` lands, and the permissions of the file it replaces: through
+/// symbolic links (a chain of them too, even to a file not there yet) to a regular file or
+/// a new one. Anything else at the end of the links is refused, as is a read-only file:
+/// picogan replaces the files it writes whole.
+pub fn write_target(path: &Path) -> Result<(PathBuf, Option<std::fs::Permissions>)> {
+    let shown = path.display();
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = std::fs::read_link(&at)
+                    .with_context(|| format!("cannot follow {}", at.display()))?;
+                at = at.parent().unwrap_or(Path::new("")).join(target);
+            }
+            Ok(m) if !m.is_file() => bail!(
+                "{shown} is not a regular file: picogan replaces the files it writes whole, \
+                 so it writes only regular files"
+            ),
+            Ok(m) if m.permissions().readonly() => bail!("{shown} is read-only"),
+            Ok(m) => return Ok((at, Some(m.permissions()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((at, None)),
+            Err(e) => return Err(e).with_context(|| format!("cannot write {shown}")),
+        }
+    }
+    bail!("{shown}: too many levels of symbolic links")
+}
+
 /// [`write_atomic`], with `put` handing the bytes to the new file. A `put` that fails
 /// part-way is a write interrupted there: the error is returned, the new file removed,
 /// and `path` left as it was.
@@ -203,22 +209,8 @@ pub fn write_atomic_with(
     put: impl FnOnce(&mut std::fs::File, &[u8]) -> std::io::Result<()>,
 ) -> Result<()> {
     let shown = path.display();
-    // a symbolic link is written through, to the file it names, even one not there yet
-    let path = &std::fs::canonicalize(path)
-        .or_else(|_| {
-            let target = std::fs::read_link(path)?;
-            Ok::<_, std::io::Error>(path.parent().unwrap_or(Path::new("")).join(target))
-        })
-        .unwrap_or_else(|_| path.to_path_buf());
-    let old = match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => bail!(
-            "{shown} is not a regular file: picogan replaces the files it writes whole, so it \
-             writes only regular files"
-        ),
-        Ok(m) if m.permissions().readonly() => bail!("{shown} is read-only"),
-        Ok(m) => Some(m.permissions()),
-        Err(_) => None,
-    };
+    let (path, old) = write_target(path)?;
+    let path = &path;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -318,18 +310,6 @@ impl std::ops::Deref for FileBytes {
 /// [`FileBytes`] are aligned as the reader needs.
 pub fn open<'a>(bytes: &'a [u8], shown: &str) -> Result<File<'a>> {
     let file = File::parse(bytes).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
-    if let Some(stored) = file.metadata(METADATA_CHECKSUM_KEY) {
-        let mut pairs = Vec::new();
-        file.for_each_metadata(|k, v| pairs.push((k, v)));
-        let computed = format!("{:08x}", metadata_checksum(&pairs));
-        if !stored.eq_ignore_ascii_case(&computed) {
-            bail!(
-                "{shown}: metadata checksum mismatch: its metadata records {stored}, its \
-                 metadata's CRC-32 is {computed}: the settings or state it holds were changed \
-                 or damaged"
-            );
-        }
-    }
     Ok(file)
 }
 
@@ -497,18 +477,43 @@ mod tests {
     }
 
     #[test]
-    fn edited_metadata_is_refused() {
-        let g = SmallGenerator::<64>::ZEROED;
+    fn an_edited_header_is_refused() {
+        let mut g = SmallGenerator::<64>::ZEROED;
+        g.init(Init::PyTorchDefault, &mut crate::rng(4));
         let bytes = to_bytes(&g, &info()).unwrap();
         assert!(open(&FileBytes::new(&bytes), "good").is_ok());
-        // one letter of a value changed, the header's length kept
-        let mut edited = bytes.clone();
-        let at = bytes.windows(8).position(|w| w == b"\"digits\"").unwrap();
-        edited[at + 4] = b'1';
-        let err = open(&FileBytes::new(&edited), "edited")
+        let edit = |from: &[u8], to: &[u8]| {
+            let mut edited = bytes.clone();
+            let at = bytes.windows(from.len()).position(|w| w == from).unwrap();
+            edited[at..at + to.len()].copy_from_slice(to);
+            open(&FileBytes::new(&edited), "edited")
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        // one letter of a metadata value, the header's length kept
+        let err = edit(b"\"digits\"", b"\"dig1ts\"");
+        assert!(err.contains("header checksum mismatch"), "{err}");
+        // two biases of the same shape trade names: the data and its checksum are untouched
+        let mut swapped = bytes.clone();
+        let a = bytes
+            .windows(11)
+            .position(|w| w == b"\"fc.0.bias\"")
+            .unwrap();
+        let b = bytes
+            .windows(11)
+            .position(|w| w == b"\"fc.2.bias\"")
+            .unwrap();
+        swapped[a + 4] = b'2';
+        swapped[b + 4] = b'0';
+        let err = open(&FileBytes::new(&swapped), "swapped")
+            .map(|_| ())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("metadata checksum mismatch"), "{err}");
+        assert!(err.contains("header checksum mismatch"), "{err}");
+        // and a file whose header checksum field itself was damaged is refused too
+        let err = edit(b"header_crc32\":\"", b"header_crc32\":\"g");
+        assert!(err.contains("not 8 hexadecimal digits"), "{err}");
     }
 
     #[test]
@@ -548,6 +553,33 @@ mod tests {
         let err = write_atomic(&file, b"four").unwrap_err().to_string();
         assert!(err.contains("read-only"), "{err}");
         assert_eq!(std::fs::read(&file).unwrap(), b"three");
+    }
+
+    #[test]
+    fn links_are_followed_to_their_end_and_loops_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // l1 -> l2 -> missing.safetensors: the file at the end of the chain is created
+        std::os::unix::fs::symlink("l2", d.join("l1")).unwrap();
+        std::os::unix::fs::symlink("missing.safetensors", d.join("l2")).unwrap();
+        write_atomic(&d.join("l1"), b"end").unwrap();
+        assert_eq!(
+            std::fs::read(d.join("missing.safetensors")).unwrap(),
+            b"end"
+        );
+        assert!(std::fs::symlink_metadata(d.join("l2"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // a -> b -> a
+        std::os::unix::fs::symlink("b", d.join("a")).unwrap();
+        std::os::unix::fs::symlink("a", d.join("b")).unwrap();
+        let err = write_atomic(&d.join("a"), b"x").unwrap_err().to_string();
+        assert!(err.contains("too many levels"), "{err}");
+        assert!(std::fs::symlink_metadata(d.join("b"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 
     #[test]

@@ -319,3 +319,59 @@ fn a_single_network_file_is_read_as_its_metadata_says() {
     ]);
     fails_with(&out, &["--role discriminator"]);
 }
+
+#[test]
+fn a_training_runs_checkpoint_is_not_replaced() {
+    let dir = scratch("guard");
+    let run = dir.join("run");
+    ok(&picogan(&[
+        "train",
+        "--dataset",
+        "ring8",
+        "--arch",
+        "tiny",
+        "--steps",
+        "50",
+        "--out",
+        s(&run),
+    ]));
+    let ckpt = run.join("checkpoint.safetensors");
+    let before = std::fs::read(&ckpt).unwrap();
+    let out = picogan(&[
+        "import",
+        "--from",
+        s(&fixture("import_tiny_f16.safetensors")),
+        "--arch",
+        "tiny",
+        "--dataset",
+        "ring8",
+        "--out",
+        s(&ckpt),
+    ]);
+    fails_with(
+        &out,
+        &["checkpoint of a training run", "choose another --out"],
+    );
+    let out = picogan(&["export", "--from", s(&ckpt), "--out", s(&ckpt)]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read(&ckpt).unwrap(), before);
+
+    // a result that cannot be replaced stops the next run before it trains
+    let generator = run.join("generator.safetensors");
+    let mut read_only = std::fs::metadata(&generator).unwrap().permissions();
+    read_only.set_readonly(true);
+    std::fs::set_permissions(&generator, read_only).unwrap();
+    let out = picogan(&[
+        "train",
+        "--dataset",
+        "ring8",
+        "--arch",
+        "tiny",
+        "--steps",
+        "50",
+        "--out",
+        s(&run),
+    ]);
+    fails_with(&out, &["generator.safetensors is read-only"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("trained in"));
+}

@@ -190,10 +190,12 @@ fn periodic_checkpoints_are_those_of_a_run_stopped_there() {
     let dir = TempDir::new("periodic");
     let stopped = train::train_until(&tiny(&dir.join("stopped")), None, 1_100).unwrap();
 
-    // a full run whose results cannot be put in place (a directory where metrics.json
-    // goes) fails after training and leaves its last periodic checkpoint, of step 1,100
+    // a full run whose results cannot be put in place (metrics.json a link into a
+    // directory that is not there, which only the final rename finds out) fails after
+    // training and leaves its last periodic checkpoint, of step 1,100
     let run = dir.join("run");
-    std::fs::create_dir_all(run.join("metrics.json").join("blocked")).unwrap();
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::symlink("missing/metrics.json", run.join("metrics.json")).unwrap();
     let err = train::train(&tiny(&run)).unwrap_err();
     assert!(format!("{err:#}").contains("metrics.json"), "{err:#}");
     let timeless = checkpoint_without_timing::<TinyPointsGenerator, TinyPointsDiscriminator>;

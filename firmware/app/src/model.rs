@@ -1,8 +1,8 @@
 //! The Generator embedded at build time (see `build.rs`).
 //!
 //! Flash holds the weights file itself, as `picogan export` wrote it. At run time the
-//! core's reader checks it again (layout, names, shapes, values and the CRC-32 of its
-//! data, which catches a corrupted flash image), and the Generator then runs straight from
+//! core's reader checks it again (layout, names, shapes, values and the CRC-32s of its
+//! data and of its header, which catch a corrupted flash image), and the Generator then runs straight from
 //! the file's bytes in flash: its weights take no RAM.
 //!
 //! `PICOGAN_MODEL` chooses the file when the firmware is built; by default it is the
@@ -28,6 +28,7 @@ pub fn open(image: &[u8]) -> Result<(Borrowed<'_, Generator>, u32), Error> {
     // a table for the Generator's tensors only: the file holds nothing else
     let file = File::<'_, { <Generator as Layer>::TENSORS }>::parse_with_capacity(image)?;
     let crc = file.require_checksum()?;
+    file.require_header_checksum()?;
     Ok((file.view::<Generator>(&LoadOptions::STRICT)?, crc))
 }
 
