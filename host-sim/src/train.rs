@@ -581,7 +581,14 @@ fn claim_out(out: &Path, from: Option<&Checkpoint>) -> Result<crate::OutLock> {
         .and_then(Checkpoint::path)
         .is_some_and(|p| crate::same_file(p, &path));
     if path.exists() && !continued {
-        if let Ok(c) = Checkpoint::read(&path) {
+        let read = Checkpoint::read(&path);
+        if let Err(e) = &read {
+            eprintln!(
+                "warning: replacing {}, which is no checkpoint to resume: {e:#}",
+                path.display()
+            );
+        }
+        if let Ok(c) = read {
             ensure!(
                 c.step == c.options.steps,
                 "{} holds an unfinished run at step {} of {}: resume it with `picogan train \
