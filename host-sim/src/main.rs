@@ -145,7 +145,11 @@ struct ImportArgs {
     role: Option<String>,
     /// Read names starting with FROM as starting with TO (repeatable; first match wins),
     /// e.g. `--rename net.=fc.` or `--rename G.main.=generator.fc.` (both sides end in a dot).
-    #[arg(long = "rename", value_name = "FROM=TO", value_parser = picogan_host::import::parse_rename)]
+    #[arg(
+        long = "rename",
+        value_name = "FROM=TO",
+        value_parser = picogan_host::import::parse_rename
+    )]
     renames: Vec<(String, String)>,
     /// Ignore tensors the architecture does not have, instead of refusing the file.
     #[arg(long)]

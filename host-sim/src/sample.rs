@@ -16,9 +16,9 @@ pub struct Written {
     pub samples: Vec<f32>,
 }
 
-/// Loads the Generator in `weights_path` (a Generator file or a checkpoint), draws `n` samples with noise from `seed` and
-/// writes them next to `out`: a PNG grid for images; a CSV file and a scatter plot for
-/// 2-D points (`out` with extensions `.csv` and `.png`).
+/// Loads the Generator in `weights_path` (a Generator file or a checkpoint), draws `n`
+/// samples with noise from `seed` and writes them next to `out`: a PNG grid for images; a
+/// CSV file and a scatter plot for 2-D points (`out` with extensions `.csv` and `.png`).
 pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Written> {
     ensure!(
         (1..=MAX_SAMPLES).contains(&n),

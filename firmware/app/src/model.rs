@@ -2,8 +2,8 @@
 //!
 //! Flash holds the weights file itself, as `picogan export` wrote it. At run time the
 //! core's reader checks it again (layout, names, shapes, values and the CRC-32s of its
-//! data and of its header, which catch a corrupted flash image), and the Generator then runs straight from
-//! the file's bytes in flash: its weights take no RAM.
+//! data and of its header, which catch a corrupted flash image), and the Generator then
+//! runs straight from the file's bytes in flash: its weights take no RAM.
 //!
 //! `PICOGAN_MODEL` chooses the file when the firmware is built; by default it is the
 //! reference model `models/digits-small.safetensors`.
