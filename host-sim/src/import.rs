@@ -49,6 +49,16 @@ pub struct Imported {
     pub out: PathBuf,
 }
 
+/// `name` after the first of `renames` whose `FROM` begins it.
+fn rename(renames: &[(&str, &str)], name: &str) -> String {
+    for (from, to) in renames {
+        if let Some(rest) = name.strip_prefix(from) {
+            return format!("{to}{rest}");
+        }
+    }
+    name.to_owned()
+}
+
 /// Parses `FROM=TO`.
 pub fn parse_rename(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
@@ -72,15 +82,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported> {
         .collect();
 
     // `generator.` and `discriminator.` sections, or one network under plain names
-    let renamed = |name: &str| -> String {
-        for (from, to) in &renames {
-            if let Some(rest) = name.strip_prefix(from) {
-                return format!("{to}{rest}");
-            }
-        }
-        name.to_owned()
-    };
-    let names: Vec<String> = file.tensors().map(|t| renamed(t.name)).collect();
+    let names: Vec<String> = file.tensors().map(|t| rename(&renames, t.name)).collect();
     let mut sections: Vec<(String, String)> = ROLES
         .iter()
         .filter(|r| names.iter().any(|n| n.starts_with(&format!("{r}."))))
@@ -297,12 +299,7 @@ impl Load<'_> {
     }
 
     fn renamed(&self, name: &str) -> String {
-        for (from, to) in self.renames {
-            if let Some(rest) = name.strip_prefix(from) {
-                return format!("{to}{rest}");
-            }
-        }
-        name.to_owned()
+        rename(self.renames, name)
     }
 
     /// Loads every section into a network of its type and adds it to `out` under its
