@@ -68,6 +68,7 @@ pub mod mixture;
 pub mod models;
 pub mod noise;
 pub mod optim;
+pub mod quant;
 pub mod recipe;
 pub mod safetensors;
 pub mod streams;
