@@ -13,6 +13,9 @@
 //!
 //! Every function is total: inputs for which TFLite's C++ is undefined (a left shift that
 //! overflows, a shift out of range) saturate or clamp here, and each says how.
+//!
+//! On these, [`QLinear`] is a fully connected layer in TFLite Micro's int8 scheme, with
+//! [`Affine`] parameters for its activations.
 
 /// `M` as TFLite holds it: `multiplier · 2^(shift − 31)`, `multiplier` in `[2³⁰, 2³¹)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +101,127 @@ pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> 
         saturating_rounding_doubling_high_mul(shifted, multiplier),
         right,
     )
+}
+
+/// How an int8 tensor stands for real values: `real = scale · (q − zero_point)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Affine {
+    /// Real value of one step.
+    pub scale: f32,
+    /// The int8 value standing for 0.0.
+    pub zero_point: i32,
+}
+
+impl Affine {
+    /// TFLite's asymmetric int8 parameters for activations observed in `[min, max]`: the
+    /// range is widened to hold 0.0, which must be exact; `scale = (max − min) / 255` and
+    /// `zero_point = round(−128 − min / scale)`, clamped to int8. A range of one point gets
+    /// scale 1. `None` for a range with a non-finite end or `min > max`.
+    pub fn from_range(min: f32, max: f32) -> Option<Self> {
+        if !(min.is_finite() && max.is_finite() && min <= max) {
+            return None;
+        }
+        let (min, max) = (min.min(0.0), max.max(0.0));
+        let scale = if max > min { (max - min) / 255.0 } else { 1.0 };
+        let zero_point = libm::roundf(-128.0 - min / scale).clamp(-128.0, 127.0) as i32;
+        Some(Affine { scale, zero_point })
+    }
+
+    /// `x` as int8: rounded to nearest (half away from zero) and saturated.
+    pub fn quantize(self, x: f32) -> i8 {
+        let q = libm::roundf(x / self.scale) + self.zero_point as f32;
+        q.clamp(-128.0, 127.0) as i8
+    }
+
+    /// The real value `q` stands for.
+    pub fn dequantize(self, q: i8) -> f32 {
+        self.scale * (i32::from(q) - self.zero_point) as f32
+    }
+}
+
+/// A fully connected layer in TFLite Micro's int8 scheme: weights symmetric per output
+/// channel (zero point 0, `[−127, 127]`), int32 biases in units of `input scale · weight
+/// scale`, and one [`QuantizedMultiplier`] per output taking the int32 sum to the output's
+/// int8 scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QLinear<const IN: usize, const OUT: usize> {
+    /// `[OUT][IN]`, as [`crate::Linear::w`].
+    pub w: [[i8; IN]; OUT],
+    /// Per output, in units of `input.scale · weight scale[o]`.
+    pub b: [i32; OUT],
+    /// Per output: `input.scale · weight scale[o] / output.scale`.
+    pub m: [QuantizedMultiplier; OUT],
+    /// The input's parameters.
+    pub input: Affine,
+    /// The output's parameters.
+    pub output: Affine,
+}
+
+/// Why a layer cannot be quantized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantizeError {
+    /// A weight or bias is NaN or infinite.
+    NonFinite,
+    /// A scale factor falls outside what a [`QuantizedMultiplier`] holds, or a bias outside
+    /// int32.
+    OutOfRange,
+}
+
+impl<const IN: usize, const OUT: usize> QLinear<IN, OUT> {
+    /// Quantizes `layer` for inputs and outputs with the given parameters. A weight row
+    /// that is all zeros gets weight scale 1.
+    pub fn quantize(
+        layer: &crate::Linear<IN, OUT>,
+        input: Affine,
+        output: Affine,
+    ) -> Result<Self, QuantizeError> {
+        let mut q = QLinear {
+            w: [[0; IN]; OUT],
+            b: [0; OUT],
+            m: [QuantizedMultiplier {
+                multiplier: 0,
+                shift: 0,
+            }; OUT],
+            input,
+            output,
+        };
+        for o in 0..OUT {
+            let row = &layer.w[o];
+            if !(row.iter().all(|w| w.is_finite()) && layer.b[o].is_finite()) {
+                return Err(QuantizeError::NonFinite);
+            }
+            let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+            let w_scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            for (qw, &w) in q.w[o].iter_mut().zip(row) {
+                *qw = libm::roundf(w / w_scale).clamp(-127.0, 127.0) as i8;
+            }
+            let acc_scale = f64::from(input.scale) * f64::from(w_scale);
+            let b = libm::round(f64::from(layer.b[o]) / acc_scale);
+            if !(f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&b) {
+                return Err(QuantizeError::OutOfRange);
+            }
+            q.b[o] = b as i32;
+            q.m[o] = QuantizedMultiplier::new(acc_scale / f64::from(output.scale))
+                .ok_or(QuantizeError::OutOfRange)?;
+        }
+        Ok(q)
+    }
+
+    /// `y = requantize(b + Σ w·(x − input zero point)) + output zero point`, saturated to
+    /// int8, as TFLite Micro's reference `FullyConnected` computes it. The sum is kept in
+    /// 64 bits and saturated to int32 where TFLite's 32-bit sum would overflow.
+    pub fn forward(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
+        let x_offset = -self.input.zero_point;
+        for (((yo, wo), &bo), mo) in y.iter_mut().zip(&self.w).zip(&self.b).zip(&self.m) {
+            let mut acc = i64::from(bo);
+            for (&w, &xi) in wo.iter().zip(x) {
+                acc += i64::from(w) * i64::from(i32::from(xi) + x_offset);
+            }
+            let acc = acc.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+            let out = mo.apply(acc).saturating_add(self.output.zero_point);
+            *yo = out.clamp(-128, 127) as i8;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +330,68 @@ mod tests {
         assert_eq!(q(f64::NAN), None);
         assert_eq!(q(f64::INFINITY), None);
         assert_eq!(q(2_147_483_648.0), None);
+    }
+
+    #[test]
+    fn affine_parameters_hold_zero_exactly() {
+        let a = Affine::from_range(-1.0, 1.0).unwrap();
+        assert_eq!(a.scale, 2.0 / 255.0);
+        assert_eq!(a.dequantize(a.quantize(0.0)), 0.0);
+        // the ends come back within a step (1/scale is not exact in f32)
+        for x in [-1.0, 1.0] {
+            assert!((a.dequantize(a.quantize(x)) - x).abs() <= a.scale, "{x}");
+        }
+        assert_eq!(a.quantize(50.0), 127); // saturated
+                                           // a range without 0 is widened to hold it
+        let b = Affine::from_range(0.5, 2.0).unwrap();
+        assert_eq!((b.zero_point, b.dequantize(-128)), (-128, 0.0));
+        assert_eq!(Affine::from_range(1.0, 0.0), None);
+        assert_eq!(Affine::from_range(f32::NAN, 0.0), None);
+    }
+
+    /// The int8 layer against the f32 layer it was quantized from, and against its own
+    /// formula in exact arithmetic.
+    #[test]
+    fn int8_linear_follows_the_f32_layer_and_the_formula() {
+        use crate::{Init, Layer, Linear};
+        let mut rng = Xoshiro128PlusPlus::seed_from_u64(7);
+        let mut layer = Linear::<16, 8>::ZEROED;
+        layer.init(Init::PyTorchDefault, &mut rng);
+        let input = Affine::from_range(-1.0, 1.0).unwrap();
+        // the outputs' range, observed on the inputs' extremes
+        let output = Affine::from_range(-2.0, 2.0).unwrap();
+        let q = QLinear::quantize(&layer, input, output).unwrap();
+        let mut worst = 0.0f32;
+        for _ in 0..2_000 {
+            let xq: [i8; 16] = core::array::from_fn(|_| rng.next_u32() as i8);
+            let x: [f32; 16] = core::array::from_fn(|i| input.dequantize(xq[i]));
+            let mut y = [0.0f32; 8];
+            layer.infer(&x, &mut y);
+            let mut yq = [0i8; 8];
+            q.forward(&xq, &mut yq);
+            for o in 0..8 {
+                // exact: the formula in 64-bit integers, requantized by the reference
+                let mut acc = i64::from(q.b[o]);
+                for (&w, &xi) in q.w[o].iter().zip(&xq) {
+                    acc += i64::from(w) * i64::from(i32::from(xi) - input.zero_point);
+                }
+                let r = rdbp_ref(
+                    srdhm_ref(acc as i32, q.m[o].multiplier),
+                    -q.m[o].shift.min(0),
+                );
+                let want = (r + output.zero_point).clamp(-128, 127) as i8;
+                assert_eq!(yq[o], want);
+                if y[o].abs() < 1.9 {
+                    worst = worst.max((output.dequantize(yq[o]) - y[o]).abs());
+                }
+            }
+        }
+        // within the output's step, plus the weights' rounding: 16 inputs of at most 1,
+        // each weight off by at most half its row's step (max |w| / 254)
+        let max_w = layer.w.iter().flatten().fold(0.0f32, |m, w| m.max(w.abs()));
+        let bound = output.scale + 16.0 * max_w / 254.0 + input.scale;
+        assert!(worst <= bound, "largest error {worst} against {bound}");
+        assert!(worst > 0.0);
     }
 
     /// Millions of random and edge-weighted inputs against the 128-bit references.
