@@ -15,7 +15,8 @@
 //! overflows, a shift out of range) saturate or clamp here, and each says how.
 //!
 //! On these, [`QLinear`] is a fully connected layer in TFLite Micro's int8 scheme, with
-//! [`Affine`] parameters for its activations.
+//! [`Affine`] parameters for its activations, and [`Lut`] an element-wise activation as a
+//! 256-entry table (ReLU, LeakyReLU, Tanh and Sigmoid).
 
 /// `M` as TFLite holds it: `multiplier · 2^(shift − 31)`, `multiplier` in `[2³⁰, 2³¹)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,6 +225,73 @@ impl<const IN: usize, const OUT: usize> QLinear<IN, OUT> {
     }
 }
 
+/// An element-wise int8 activation as a table of its 256 outputs, one per int8 input:
+/// `table[q + 128] = output.quantize(f(input.dequantize(q)))`, `f` evaluated in f64 and
+/// rounded to nearest (half away from zero), so each entry is within half an output step
+/// of the exact value (or saturated at the ends of the output's range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lut {
+    /// Outputs, indexed by input + 128.
+    pub table: [i8; 256],
+}
+
+impl Lut {
+    /// The table of `f` from `input`'s parameters to `output`'s.
+    pub fn new(f: impl Fn(f64) -> f64, input: Affine, output: Affine) -> Self {
+        let mut table = [0i8; 256];
+        for (k, t) in table.iter_mut().enumerate() {
+            let x = f64::from(input.scale) * (k as f64 - 128.0 - f64::from(input.zero_point));
+            let q = libm::round(f(x) / f64::from(output.scale)) + f64::from(output.zero_point);
+            *t = q.clamp(-128.0, 127.0) as i8;
+        }
+        Lut { table }
+    }
+
+    /// Tanh, onto TFLite's fixed tanh output: scale 1/128, zero point 0.
+    pub fn tanh(input: Affine) -> Self {
+        Lut::new(libm::tanh, input, Affine::TANH_OUTPUT)
+    }
+
+    /// The logistic sigmoid, onto TFLite's fixed output: scale 1/256, zero point −128.
+    pub fn sigmoid(input: Affine) -> Self {
+        Lut::new(
+            |x| 1.0 / (1.0 + libm::exp(-x)),
+            input,
+            Affine::SIGMOID_OUTPUT,
+        )
+    }
+
+    /// ReLU, keeping the input's parameters.
+    pub fn relu(input: Affine) -> Self {
+        Lut::new(|x| x.max(0.0), input, input)
+    }
+
+    /// LeakyReLU with `slope` on negative inputs, keeping the input's parameters.
+    pub fn leaky_relu(input: Affine, slope: f64) -> Self {
+        Lut::new(move |x| if x < 0.0 { slope * x } else { x }, input, input)
+    }
+
+    /// Applies the table to every element of `x`.
+    pub fn apply(&self, x: &mut [i8]) {
+        for v in x {
+            *v = self.table[(i16::from(*v) + 128) as usize];
+        }
+    }
+}
+
+impl Affine {
+    /// TFLite's output parameters for int8 tanh.
+    pub const TANH_OUTPUT: Affine = Affine {
+        scale: 1.0 / 128.0,
+        zero_point: 0,
+    };
+    /// TFLite's output parameters for int8 logistic.
+    pub const SIGMOID_OUTPUT: Affine = Affine {
+        scale: 1.0 / 256.0,
+        zero_point: -128,
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,6 +460,51 @@ mod tests {
         let bound = output.scale + 16.0 * max_w / 254.0 + input.scale;
         assert!(worst <= bound, "largest error {worst} against {bound}");
         assert!(worst > 0.0);
+    }
+
+    /// Every one of the 256 entries of each table against the exact function: within half
+    /// an output step, or saturated where the exact value lies past the output's range.
+    #[test]
+    fn activation_tables_are_within_half_a_step() {
+        let input = Affine::from_range(-4.0, 4.0).unwrap();
+        // a table, the function it stands for, and its output's parameters
+        type Case = (Lut, fn(f64) -> f64, Affine);
+        let cases: [Case; 4] = [
+            (Lut::tanh(input), libm::tanh, Affine::TANH_OUTPUT),
+            (
+                Lut::sigmoid(input),
+                |x| 1.0 / (1.0 + libm::exp(-x)),
+                Affine::SIGMOID_OUTPUT,
+            ),
+            (Lut::relu(input), |x| x.max(0.0), input),
+            (
+                Lut::leaky_relu(input, 0.2),
+                |x| if x < 0.0 { 0.2 * x } else { x },
+                input,
+            ),
+        ];
+        for (lut, f, out) in cases {
+            for q in -128i16..=127 {
+                let mut v = [q as i8];
+                lut.apply(&mut v);
+                let x = f64::from(input.scale) * f64::from(q as i32 - input.zero_point);
+                let exact = f(x);
+                let got = f64::from(out.scale) * f64::from(i32::from(v[0]) - out.zero_point);
+                let lo = f64::from(out.scale) * f64::from(-128 - out.zero_point);
+                let hi = f64::from(out.scale) * f64::from(127 - out.zero_point);
+                let err = (got - exact.clamp(lo, hi)).abs();
+                assert!(
+                    err <= f64::from(out.scale) / 2.0 + 1e-12,
+                    "f({x}) = {exact}, got {got}"
+                );
+            }
+        }
+        // tanh(0) is exactly 0, sigmoid(0) exactly one half: the fixed points TFLite keeps
+        let zero = input.quantize(0.0);
+        let (mut t, mut s) = ([zero], [zero]);
+        Lut::tanh(input).apply(&mut t);
+        Lut::sigmoid(input).apply(&mut s);
+        assert_eq!((t[0], s[0]), (0, 0));
     }
 
     /// Millions of random and edge-weighted inputs against the 128-bit references.
