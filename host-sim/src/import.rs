@@ -364,18 +364,10 @@ pub fn export(from: &Path, out: &Path) -> Result<Exported> {
     let shown = from.display().to_string();
     let bytes = weights::FileBytes::read(from)?;
     let file = weights::open(&bytes, &shown)?;
-    let weights::GeneratorSource {
-        info,
-        prefix,
-        arch,
-        width,
-    } = weights::generator_of(&file, &shown)?;
-    let opts = LoadOptions {
-        prefix: &prefix,
-        ..LoadOptions::STRICT
-    };
-    let image = crate::with_models!(width, arch, |G, D, X| generator_image::<G>(
-        &file, &opts, &info, &shown
+    let source = weights::generator_of(&file, &shown)?;
+    let (opts, info) = (source.options(), &source.info);
+    let image = crate::with_models!(source.width, source.arch, |G, D, X| generator_image::<G>(
+        &file, &opts, info, &shown
     ))?;
     ensure!(
         !same_file(out, from),
@@ -391,7 +383,7 @@ pub fn export(from: &Path, out: &Path) -> Result<Exported> {
     let _lock = claim_target(out)?;
     weights::write_atomic(out, &image)?;
     Ok(Exported {
-        info,
+        info: source.info.clone(),
         bytes: image.len(),
         crc32,
     })

@@ -40,18 +40,10 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
     let shown = weights_path.display().to_string();
     let bytes = weights::FileBytes::read(weights_path)?;
     let file = weights::open(&bytes, &shown)?;
-    let weights::GeneratorSource {
-        info,
-        prefix,
-        arch,
-        width,
-    } = weights::generator_of(&file, &shown)?;
-    let opts = LoadOptions {
-        prefix: &prefix,
-        ..LoadOptions::STRICT
-    };
-    crate::with_models!(width, arch, |G, D, X| draw::<G>(
-        &file, &opts, &shown, &info, n, seed, out
+    let source = weights::generator_of(&file, &shown)?;
+    let (opts, info) = (source.options(), &source.info);
+    crate::with_models!(source.width, source.arch, |G, D, X| draw::<G>(
+        &file, &opts, &shown, info, n, seed, out
     ))
 }
 

@@ -381,6 +381,16 @@ pub struct GeneratorSource {
     pub width: usize,
 }
 
+impl GeneratorSource {
+    /// How to load it: under its prefix, nothing left over.
+    pub fn options(&self) -> LoadOptions<'_> {
+        LoadOptions {
+            prefix: &self.prefix,
+            ..LoadOptions::STRICT
+        }
+    }
+}
+
 /// The Generator of a Generator file or a checkpoint (see [`network_of`]).
 pub fn generator_of(file: &File<'_>, shown: &str) -> Result<GeneratorSource> {
     use crate::train::Arch;
