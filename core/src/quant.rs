@@ -16,7 +16,19 @@
 //!
 //! On these, [`QLinear`] is a fully connected layer in TFLite Micro's int8 scheme, with
 //! [`Affine`] parameters for its activations, and [`Lut`] an element-wise activation as a
-//! 256-entry table (ReLU, LeakyReLU, Tanh and Sigmoid).
+//! 256-entry table (ReLU, LeakyReLU, Tanh and Sigmoid). [`network`] joins them into whole
+//! int8 networks that run from their own weights or in place from a file, and [`calibrate`]
+//! quantizes f32 networks into them.
+
+pub mod calibrate;
+pub mod network;
+
+pub use calibrate::{noise_input, quantize, FromF32, Range, NOISE_BOUND};
+pub use network::{
+    Fault, QKind, QLayer, QLeakyRelu, QNet, QPointsGenerator, QRelu, QSeedGenerator,
+    QSeedShapedGenerator, QSigmoid, QSmallGenerator, QTable, QTanh, QTensorInfo,
+    QTinyPointsGenerator,
+};
 
 /// `M` as TFLite holds it: `multiplier · 2^(shift − 31)`, `multiplier` in `[2³⁰, 2³¹)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,13 +172,30 @@ pub struct QLinear<const IN: usize, const OUT: usize> {
 
 /// Why a layer cannot be quantized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum QuantizeError {
     /// A weight or bias is NaN or infinite.
     NonFinite,
     /// A scale factor falls outside what a [`QuantizedMultiplier`] holds, or a bias outside
     /// int32.
     OutOfRange,
+    /// A calibration range is missing, empty or not finite.
+    BadRange,
 }
+
+impl core::fmt::Display for QuantizeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            QuantizeError::NonFinite => "a weight or bias is NaN or infinite",
+            QuantizeError::OutOfRange => {
+                "a requantization factor or a bias falls outside what int32 holds"
+            }
+            QuantizeError::BadRange => "an activation's calibrated range is empty or not finite",
+        })
+    }
+}
+
+impl core::error::Error for QuantizeError {}
 
 impl<const IN: usize, const OUT: usize> QLinear<IN, OUT> {
     /// Quantizes `layer` for inputs and outputs with the given parameters. A weight row
@@ -209,19 +238,12 @@ impl<const IN: usize, const OUT: usize> QLinear<IN, OUT> {
     }
 
     /// `y = requantize(b + Σ w·(x − input zero point)) + output zero point`, saturated to
-    /// int8, as TFLite Micro's reference `FullyConnected` computes it. The sum is kept in
-    /// 64 bits and saturated to int32 where TFLite's 32-bit sum would overflow.
+    /// int8, as TFLite Micro's reference `FullyConnected` computes it. The sum saturates to
+    /// int32 where TFLite's 32-bit sum would overflow; zero points outside int8 are clamped
+    /// into it. The same arithmetic as the layer run from a file
+    /// ([`network::QLinearView`]).
     pub fn forward(&self, x: &[i8; IN], y: &mut [i8; OUT]) {
-        let x_offset = -self.input.zero_point;
-        for (((yo, wo), &bo), mo) in y.iter_mut().zip(&self.w).zip(&self.b).zip(&self.m) {
-            let mut acc = i64::from(bo);
-            for (&w, &xi) in wo.iter().zip(x) {
-                acc += i64::from(w) * i64::from(i32::from(xi) + x_offset);
-            }
-            let acc = acc.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-            let out = mo.apply(acc).saturating_add(self.output.zero_point);
-            *yo = out.clamp(-128, 127) as i8;
-        }
+        network::fully_connected(&QLayer::as_view(self), x, y);
     }
 }
 

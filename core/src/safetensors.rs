@@ -14,15 +14,17 @@
 //! lies inside the buffer and is well-formed JSON of that shape; every dtype is known and
 //! every shape matches its byte range; the byte ranges lie inside the data, do not overlap
 //! and cover it without gaps; every tensor is aligned in memory for its dtype, so that its
-//! data can be viewed as values in place ([`Tensor::as_f32`]); and, when the metadata holds
-//! a [`CHECKSUM_KEY`], the CRC-32 of the data matches it. [`File::load_into`] then checks a
-//! network's tensors by name, shape and value before it writes any of them, so a bad file
-//! leaves the network exactly as it was.
+//! data can be viewed as values in place ([`Tensor::as_f32`], [`Tensor::as_i8`],
+//! [`Tensor::as_i32`]); and, when the metadata holds a [`CHECKSUM_KEY`], the CRC-32 of the
+//! data matches it. [`File::load_into`] then checks a network's tensors by name, shape and
+//! value before it writes any of them, so a bad file leaves the network exactly as it was.
+//! [`File::view`] runs an f32 network and [`File::view_quantized`] an int8 one in place.
 //!
-//! The checksum covers the data only, as the format's metadata can hold nothing about the
-//! header it sits in. Damage to the header is caught when it breaks the layout (a changed
-//! shape, dtype or offset, a broken brace), not when it leaves a consistent header behind
-//! (a changed digit in a tensor name or a metadata value).
+//! That checksum covers the data only. Damage to the header is caught when it breaks the
+//! layout (a changed shape, dtype or offset, a broken brace); when it leaves a consistent
+//! header behind (a changed digit in a tensor name or a metadata value), by the second
+//! checksum, [`HEADER_CHECKSUM_KEY`], over everything else the header says
+//! ([`File::header_checksum`]).
 //!
 //! Every failure is a distinct [`Error`] naming the tensor or field at fault. Names are the
 //! raw JSON strings of the header: a name written with escape sequences keeps them.
@@ -36,6 +38,7 @@
 // returned once per failed load, never in a loop.
 #![allow(clippy::result_large_err)]
 
+use crate::quant::{QLayer, QNet, QTensorInfo};
 use crate::{Layer, TensorInfo};
 use core::fmt::{self, Write as _};
 use crc::{Crc, CRC_32_ISO_HDLC};
@@ -388,6 +391,25 @@ pub enum Error {
     },
     /// A name built from a prefix and the network's tensor names is longer than 128 bytes.
     NameTooLong,
+    /// A tensor of an int8 network in another dtype than the network keeps it in.
+    DtypeMismatch {
+        /// The tensor.
+        tensor: Name,
+        /// The network's dtype.
+        expected: Dtype,
+        /// The file's dtype.
+        found: Dtype,
+    },
+    /// A value of an int8 network out of its range, or a layer whose input parameters
+    /// differ from the output parameters of the layer before (see [`crate::quant::Fault`]).
+    BadQuantization {
+        /// The tensor, or the layer (`fc.1`) for a stage without tensors.
+        tensor: Name,
+        /// Row-major index of the value.
+        index: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -512,6 +534,21 @@ impl fmt::Display for Error {
                 dtype.name()
             ),
             Error::NameTooLong => write!(f, "a tensor name is longer than 128 bytes"),
+            Error::DtypeMismatch {
+                tensor,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tensor `{tensor}` is {}, expected {} for an int8 network",
+                found.name(),
+                expected.name()
+            ),
+            Error::BadQuantization {
+                tensor,
+                index,
+                reason,
+            } => write!(f, "`{tensor}`, element {index}: {reason}"),
         }
     }
 }
@@ -539,6 +576,26 @@ impl<'a> Tensor<'a> {
         match self.dtype {
             // `File::parse` checked the alignment, so the cast cannot fail
             Dtype::F32 => bytemuck::try_cast_slice(self.data).ok(),
+            _ => None,
+        }
+    }
+
+    /// The data as int8 values in place: `None` unless the dtype is I8.
+    pub fn as_i8(&self) -> Option<&'a [i8]> {
+        match self.dtype {
+            Dtype::I8 => Some(bytemuck::cast_slice(self.data)),
+            _ => None,
+        }
+    }
+
+    /// The data as int32 values in place, without copying: `None` unless the dtype is I32,
+    /// and on big-endian targets, where the file's byte order is not the native one.
+    pub fn as_i32(&self) -> Option<&'a [i32]> {
+        match self.dtype {
+            // `File::parse` checked the alignment, so the cast cannot fail
+            Dtype::I32 if cfg!(target_endian = "little") => {
+                bytemuck::try_cast_slice(self.data).ok()
+            }
             _ => None,
         }
     }
@@ -647,6 +704,14 @@ fn tensor_name(prefix: &str, info: TensorInfo) -> Result<FullName, Error> {
     let mut out = FullName::new();
     write!(out, "{prefix}fc.{}.{}", info.layer, info.kind.name())
         .map_err(|_| Error::NameTooLong)?;
+    Ok(out)
+}
+
+/// The name of tensor `info` of an int8 network: `fc.{layer}.{kind}`.
+fn quantized_name(info: Option<QTensorInfo>) -> Result<FullName, Error> {
+    let info = info.ok_or(Error::NameTooLong)?;
+    let mut out = FullName::new();
+    write!(out, "fc.{}.{}", info.layer, info.kind.name()).map_err(|_| Error::NameTooLong)?;
     Ok(out)
 }
 
@@ -994,6 +1059,78 @@ impl<'a, const N: usize> File<'a, N> {
             tensor: Name::new(),
         })?;
         Ok(Borrowed { view })
+    }
+
+    /// An int8 network in place ([`crate::quant::network`]): its weights, biases and
+    /// tables read straight from the file's bytes, checked and ready to run.
+    ///
+    /// Tensor `i` of `Q` is looked for under `fc.{layer}.{kind}`
+    /// ([`crate::quant::QTensorInfo`]). Every one must be present with its dtype and shape,
+    /// no other tensor may be in the file, and every value must be in range with each layer's
+    /// input parameters those of the output before it ([`crate::quant::QLayer::check`]).
+    /// Nothing is read before all of that holds. The checksums are not required here; a
+    /// caller that must not run an unchecked image calls [`File::require_checksum`] and
+    /// [`File::require_header_checksum`], as for f32 networks.
+    pub fn view_quantized<Q: QLayer>(&self) -> Result<QNet<'a, Q>, Error> {
+        for i in 0..Q::TENSORS {
+            self.quantized_tensor(Q::tensor_info(i))?;
+        }
+        for t in self.tensors() {
+            let mut ours = false;
+            for i in 0..Q::TENSORS {
+                ours |= quantized_name(Q::tensor_info(i))?.as_str() == t.name;
+            }
+            if !ours {
+                return Err(Error::UnexpectedTensor {
+                    tensor: name(t.name),
+                });
+            }
+        }
+        let mut found =
+            (0..Q::TENSORS).filter_map(|i| self.quantized_tensor(Q::tensor_info(i)).ok());
+        // every tensor was found with its dtype and shape, so this succeeds
+        let view = Q::view(&mut found).ok_or(Error::BadShape {
+            tensor: Name::new(),
+        })?;
+        QNet::new(view).map_err(|f| {
+            let mut at = FullName::new();
+            let _ = write!(at, "fc.{}", f.layer);
+            if let Some(kind) = f.kind {
+                let _ = write!(at, ".{}", kind.name());
+            }
+            Error::BadQuantization {
+                tensor: name(&at),
+                index: f.index,
+                reason: f.reason,
+            }
+        })
+    }
+
+    /// The tensor `info` describes, of its dtype and shape.
+    fn quantized_tensor(&self, info: Option<QTensorInfo>) -> Result<Tensor<'a>, Error> {
+        let info = info.ok_or(Error::NameTooLong)?;
+        let want = quantized_name(Some(info))?;
+        let t = self.tensor(&want).ok_or(Error::MissingTensor {
+            tensor: name(&want),
+        })?;
+        let expected = Shape::new(info.shape()).ok_or(Error::BadShape {
+            tensor: name(t.name),
+        })?;
+        if t.shape != expected {
+            return Err(Error::ShapeMismatch {
+                tensor: name(t.name),
+                expected,
+                found: t.shape,
+            });
+        }
+        if t.dtype != info.kind.dtype() {
+            return Err(Error::DtypeMismatch {
+                tensor: name(t.name),
+                expected: info.kind.dtype(),
+                found: t.dtype,
+            });
+        }
+        Ok(t)
     }
 
     // The checks are written once for all networks, not once per network type: on a
@@ -2185,5 +2322,188 @@ mod tests {
         assert_eq!(names, ["b", "a"]);
         let b = file.tensor("b").unwrap();
         assert_eq!((b.as_f32(), b.value(0)), (None, None));
+    }
+
+    // --- int8 networks ----------------------------------------------------------------
+
+    use crate::quant::network::QLinearView;
+    use crate::quant::{Affine, QLinear, QTanh, QuantizedMultiplier};
+
+    type Q = crate::Chain<QLinear<2, 3>, QTanh<3>>;
+
+    /// A small int8 network with every value distinct.
+    fn qnet() -> Q {
+        let input = Affine {
+            scale: 0.05,
+            zero_point: -1,
+        };
+        let output = Affine {
+            scale: 0.02,
+            zero_point: 3,
+        };
+        let linear = QLinear {
+            w: [[1, -2], [3, -4], [127, -127]],
+            b: [100, -200, 300],
+            m: [QuantizedMultiplier {
+                multiplier: 1 << 30,
+                shift: -3,
+            }; 3],
+            input,
+            output,
+        };
+        crate::Chain(linear, QTanh::for_input(output))
+    }
+
+    /// Every tensor of `q` under its int8 name, with `extra` entries (JSON, data appended).
+    fn save_q<L: QLayer>(q: &L, extra: &[(String, Vec<u8>)]) -> Image {
+        let mut entries = Vec::new();
+        let mut data = Vec::new();
+        // widest dtypes first, so that every tensor is aligned for its own
+        let mut order: Vec<usize> = (0..L::TENSORS).collect();
+        order.sort_by_key(|&i| core::cmp::Reverse(L::tensor_info(i).unwrap().kind.dtype().size()));
+        for i in order {
+            let info = L::tensor_info(i).unwrap();
+            let start = data.len() as u64;
+            L::tensor_bytes(&q.as_view(), i, &mut |b| data.extend_from_slice(b));
+            let shape: Vec<u64> = info.shape().iter().map(|&d| d as u64).collect();
+            let name = quantized_name(Some(info)).unwrap();
+            entries.push(entry(
+                &name,
+                info.kind.dtype().name(),
+                &shape,
+                [start, data.len() as u64],
+            ));
+        }
+        for (e, bytes) in extra {
+            entries.push(e.clone());
+            data.extend_from_slice(bytes);
+        }
+        Image::new(&header(&entries), &data)
+    }
+
+    #[test]
+    fn int8_network_runs_in_place() {
+        let q = qnet();
+        let img = save_q(&q, &[]);
+        let file = img.parse().unwrap();
+        let net = file.view_quantized::<Q>().unwrap();
+        // the weights are the file's bytes, not a copy
+        let view: &QLinearView<'_, 2, 3> = &net.view().0;
+        let w = file.tensor("fc.0.weight").unwrap();
+        assert_eq!(view.w.as_ptr().cast::<u8>(), w.data.as_ptr());
+        assert_eq!(w.as_i8().unwrap(), &[1, -2, 3, -4, 127, -127]);
+        assert_eq!(
+            file.tensor("fc.0.bias").unwrap().as_i32().unwrap(),
+            &[100, -200, 300]
+        );
+        assert_eq!(w.as_i32(), None);
+        assert_eq!(Q::from_view(net.view()), q);
+        assert_eq!(
+            (net.input(), net.output()),
+            (q.0.input, Affine::TANH_OUTPUT)
+        );
+        let own = QNet::of(&q).unwrap();
+        let mut s = Q::SCRATCH;
+        for x in [[0, 0], [-128, 127], [127, -128], [5, -9]] {
+            let (mut a, mut b) = ([0i8; 3], [0i8; 3]);
+            net.forward(&x, &mut a, &mut s);
+            own.forward(&x, &mut b, &mut s);
+            assert_eq!(a, b, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn int8_tensors_are_checked_by_name_dtype_and_shape() {
+        let q = qnet();
+        let good = save_q(&q, &[]);
+        let view = |img: &Image| img.parse().unwrap().view_quantized::<Q>().map(|_| ());
+
+        // another tensor in the file
+        let data_len = good.parse().unwrap().data().len() as u64;
+        let img = save_q(
+            &q,
+            &[(entry("x", "U8", &[2], [data_len, data_len + 2]), vec![0, 0])],
+        );
+        assert_eq!(
+            view(&img),
+            Err(Error::UnexpectedTensor { tensor: name("x") })
+        );
+
+        // an f32 network is not an int8 one
+        let f32_file = save(&Linear::<2, 3>::ZEROED, "", "");
+        assert_eq!(
+            view(&f32_file),
+            Err(Error::DtypeMismatch {
+                tensor: name("fc.0.weight"),
+                expected: Dtype::I8,
+                found: Dtype::F32
+            })
+        );
+
+        // a network of another width
+        let err = good
+            .parse()
+            .unwrap()
+            .view_quantized::<QLinear<3, 2>>()
+            .map(|_| ());
+        assert_eq!(
+            err,
+            Err(Error::ShapeMismatch {
+                tensor: name("fc.0.weight"),
+                expected: Shape::new(&[2, 3]).unwrap(),
+                found: Shape::new(&[3, 2]).unwrap(),
+            })
+        );
+        let err = good
+            .parse()
+            .unwrap()
+            .view_quantized::<crate::Chain<QLinear<2, 3>, QTanh<3>>>();
+        assert!(err.is_ok());
+        let no_table = save_q(&q.0, &[]);
+        assert_eq!(
+            view(&no_table),
+            Err(Error::MissingTensor {
+                tensor: name("fc.1.table")
+            })
+        );
+    }
+
+    #[test]
+    fn int8_values_out_of_range_are_named() {
+        // an edit, and the tensor and element it puts out of range
+        type Case = (fn(&mut Q), &'static str, usize);
+        let cases: [Case; 4] = [
+            (|q| q.0.m[2].multiplier = 5, "fc.0.multiplier", 2),
+            (|q| q.0.m[1].shift = -40, "fc.0.shift", 1),
+            (|q| q.0.output.zero_point = 200, "fc.0.zero_points", 1),
+            (|q| q.0.input.scale = -1.0, "fc.0.scales", 0),
+        ];
+        for (edit, tensor, index) in cases {
+            let mut q = qnet();
+            edit(&mut q);
+            let img = save_q(&q, &[]);
+            let err = img.parse().unwrap().view_quantized::<Q>().map(|_| ());
+            match err {
+                Err(Error::BadQuantization {
+                    tensor: t,
+                    index: i,
+                    ..
+                }) => assert_eq!((t.as_str(), i), (tensor, index)),
+                other => panic!("{tensor}: {other:?}"),
+            }
+        }
+        // and the message says what is wrong where
+        let mut q = qnet();
+        q.0.m[2].multiplier = 5;
+        let err = save_q(&q, &[])
+            .parse()
+            .unwrap()
+            .view_quantized::<Q>()
+            .err()
+            .unwrap();
+        assert_eq!(
+            std::string::ToString::to_string(&err),
+            "`fc.0.multiplier`, element 2: a multiplier is neither 0 nor in [2^30, 2^31)"
+        );
     }
 }
