@@ -1,12 +1,14 @@
 """Writes the seed inputs of the safetensors fuzz target into seeds/: small valid files
-covering each dtype the loader converts, prefixes, renames, extra tensors and checksums."""
+covering each dtype the loader converts, prefixes, renames, extra tensors and checksums, and
+int8 networks as `picogan quantize` writes them."""
 
 import json
+import math
 import struct
 import zlib
 from pathlib import Path
 
-FORMATS = {"F32": "<f", "F64": "<d", "I32": "<i", "U8": "<B"}
+FORMATS = {"F32": "<f", "F64": "<d", "I32": "<i", "U8": "<B", "I8": "<b"}
 
 
 def half_bits(x, dtype):
@@ -75,3 +77,35 @@ write(
     crc=True,
 )
 write(seeds / "empty.safetensors", [])
+
+
+def qlinear(layer, out, inp, params, seed):
+    """An int8 fully connected layer: weights, biases, requantization factors, and the
+    (scale, zero point) of its input and output. I32 and F32 tensors first, then I8, so that
+    every tensor is aligned for its dtype."""
+    (s_in, z_in), (s_out, z_out) = params
+    wide = [
+        (f"fc.{layer}.bias", "I32", [out], [int(v * 1000) for v in values(out, seed)]),
+        (f"fc.{layer}.multiplier", "I32", [out], [(1 << 30) + i * 4099 for i in range(out)]),
+        (f"fc.{layer}.scales", "F32", [2], [s_in, s_out]),
+        (f"fc.{layer}.zero_points", "I32", [2], [z_in, z_out]),
+    ]
+    narrow = [
+        (f"fc.{layer}.shift", "I8", [out], [-3 - i % 5 for i in range(out)]),
+        (f"fc.{layer}.weight", "I8", [out, inp], [int(v * 127) for v in values(out * inp, seed + 1)]),
+    ]
+    return wide, narrow
+
+
+# the tiny points Generator in int8: 2 → 24 (ReLU) → 24 (ReLU) → 2, each ReLU fused into the
+# layer before it (output zero point -128)
+noise, h1, h2, out = (0.0453, -1), (0.03, -128), (0.02, -128), (0.01, 5)
+layers = [qlinear(0, 24, 2, (noise, h1), 21), qlinear(2, 24, 24, (h1, h2), 23), qlinear(4, 2, 24, (h2, out), 25)]
+tiny8 = [t for wide, _ in layers for t in wide] + [t for _, narrow in layers for t in narrow]
+write(seeds / "tiny-int8.safetensors", tiny8, {"format": "picogan-int8"}, crc=True)
+# without a checksum, so that a changed value reaches the int8 checks
+write(seeds / "tiny-int8-unchecked.safetensors", tiny8, {"format": "picogan-int8"})
+# a layer and a tanh table: 3 → 2 (Tanh)
+wide, narrow = qlinear(0, 2, 3, ((0.05, 0), (0.025, -3)), 27)
+table = [("fc.1.table", "I8", [256], [max(-128, min(127, round(128 * math.tanh(0.025 * (q + 3))))) for q in range(-128, 128)])]
+write(seeds / "tanh-int8.safetensors", wide + narrow + table, {"format": "picogan-int8"})

@@ -1,14 +1,17 @@
 //! Any bytes given to the safetensors reader: `File::parse` refuses them with an error or
 //! accepts them, never panics; what it accepts can be read in full; a load that fails
-//! leaves the network as it was; and a network run in place computes what it computes
-//! loaded.
+//! leaves the network as it was; a network run in place computes what it computes
+//! loaded; and an int8 network viewed in place computes what a copy of it computes, and
+//! gives back the bytes it was read from.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use picogan::models::TinyPointsGenerator;
+use picogan::quant::network::QVector;
+use picogan::quant::{QLayer, QLinear, QNet, QSmallGenerator, QTanh, QTinyPointsGenerator};
 use picogan::safetensors::{File, LoadOptions, CHECKSUM_KEY};
-use picogan::{Layer, Linear, Vector};
+use picogan::{Chain, Layer, Linear, Vector};
 
 /// The option combinations each accepted file is loaded with.
 const OPTIONS: [LoadOptions<'static>; 4] = [
@@ -47,7 +50,46 @@ fuzz_target!(|data: &[u8]| {
         load::<TinyPointsGenerator>(&file, opts);
         load::<Linear<3, 2>>(&file, opts);
     }
+    view_int8::<QTinyPointsGenerator>(&file);
+    view_int8::<QSmallGenerator<64>>(&file);
+    view_int8::<Chain<QLinear<3, 2>, QTanh<2>>>(&file);
 });
+
+/// Views `file` as an int8 network of type `Q`; when it is one, runs it in place and as a
+/// copy on inputs across the int8 range and on extreme noise, and checks that the view
+/// gives back the file's bytes.
+fn view_int8<Q: QLayer>(file: &File<'_>) {
+    let Ok(net) = file.view_quantized::<Q>() else {
+        return;
+    };
+    let copy = Q::from_view(net.view());
+    let own = QNet::of(&copy).expect("a copy of a checked network is checked");
+    assert_eq!((own.input(), own.output()), (net.input(), net.output()));
+    let mut s = Q::SCRATCH;
+    for v in [-128i8, -1, 0, 1, 127] {
+        let mut x = Q::Input::ZERO;
+        x.as_mut_slice().fill(v);
+        let (mut a, mut b) = (Q::Output::ZERO, Q::Output::ZERO);
+        net.forward(&x, &mut a, &mut s);
+        own.forward(&x, &mut b, &mut s);
+        assert_eq!(a.as_slice(), b.as_slice());
+    }
+    let mut z = <Q::Input as QVector>::REAL_ZERO;
+    for (k, v) in z.as_mut().iter_mut().enumerate() {
+        *v = [f32::NAN, f32::INFINITY, -1e30, 0.5][k % 4];
+    }
+    let mut y = Q::Output::ZERO;
+    let mut out = <Q::Output as QVector>::REAL_ZERO;
+    net.sample(z.as_ref(), &mut y, out.as_mut(), &mut s);
+    // every tensor written back from the view is the file's
+    for i in 0..Q::TENSORS {
+        let info = Q::tensor_info(i).expect("a tensor of the network");
+        let name = format!("fc.{}.{}", info.layer, info.kind.name());
+        let mut bytes = Vec::new();
+        Q::tensor_bytes(net.view(), i, &mut |b| bytes.extend_from_slice(b));
+        assert_eq!(Some(&bytes[..]), file.tensor(&name).map(|t| t.data));
+    }
+}
 
 /// Reads every part of an accepted file.
 fn read(file: &File<'_>) {
