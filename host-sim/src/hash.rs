@@ -19,6 +19,15 @@ pub fn crc32_f32(values: &[f32]) -> u32 {
     digest.finalize()
 }
 
+/// CRC-32 of int8 values, one byte each.
+pub fn crc32_i8(values: &[i8]) -> u32 {
+    let mut digest = CRC32.digest();
+    for v in values {
+        digest.update(&v.to_le_bytes());
+    }
+    digest.finalize()
+}
+
 /// CRC-32 of every parameter of `net`, tensor by tensor in [`Layer::tensor`] order.
 pub fn crc32_layer<L: Layer>(net: &L) -> u32 {
     let mut digest = CRC32.digest();

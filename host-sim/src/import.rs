@@ -327,7 +327,7 @@ impl Load<'_> {
 
 /// Locks the directory `out` is written in against training runs, and refuses to replace
 /// the checkpoint of a training run, which would lose the run.
-fn claim_target(out: &Path) -> Result<crate::OutLock> {
+pub(crate) fn claim_target(out: &Path) -> Result<crate::OutLock> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

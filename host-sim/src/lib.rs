@@ -8,6 +8,7 @@ pub mod hash;
 pub mod import;
 pub mod metrics;
 pub mod plot;
+pub mod quantize;
 pub mod resources;
 pub mod sample;
 pub mod train;

@@ -29,6 +29,10 @@ enum Command {
     /// Write the Generator of a checkpoint as the file the firmware embeds
     /// (PICOGAN_MODEL=FILE when building it).
     Export(ExportArgs),
+    /// Quantize a Generator to int8 as TensorFlow Lite Micro runs it (per-channel int8
+    /// weights, int32 biases, activation ranges calibrated on its own samples), write it and
+    /// print its error against the f32 Generator; `picogan sample` draws from the file.
+    Quantize(QuantizeArgs),
     /// Build a firmware program and run it on an emulated Cortex-M4F (QEMU's mps2-an386),
     /// showing its decoded log; or measure both programs with --report.
     Emulate(EmulateArgs),
@@ -174,6 +178,26 @@ struct ExportArgs {
 }
 
 #[derive(clap::Args)]
+struct QuantizeArgs {
+    /// A Generator file (`generator.safetensors`) or a checkpoint.
+    #[arg(long)]
+    from: PathBuf,
+    /// The int8 file to write.
+    #[arg(long, default_value = "generator-int8.safetensors")]
+    out: PathBuf,
+    /// Noise vectors whose activations calibrate the int8 ranges.
+    #[arg(long, value_name = "N", default_value_t = picogan_host::quantize::DEFAULT_CALIBRATION)]
+    calibration: usize,
+    /// Seed of the calibration noise and of the noise the error is measured on (the noise
+    /// `picogan sample --seed` draws).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Noise vectors the error against the f32 Generator is measured on.
+    #[arg(long, value_name = "N", default_value_t = picogan_host::quantize::DEFAULT_EVAL)]
+    eval: usize,
+}
+
+#[derive(clap::Args)]
 struct EmulateArgs {
     /// Firmware program to run.
     #[arg(value_enum, required_unless_present = "report")]
@@ -256,9 +280,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     w.samples.len() / a.n,
                     picogan_host::hash::show(picogan_host::hash::crc32_f32(&w.samples))
                 );
+                if let Some(raw) = &w.int8 {
+                    say!(
+                        "int8 outputs: {} values, crc32 {}",
+                        raw.len(),
+                        picogan_host::hash::show(picogan_host::hash::crc32_i8(raw))
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Quantize(a) => quantize_command(a).map(|()| ExitCode::SUCCESS),
         Command::Import(a) => import_command(a).map(|()| ExitCode::SUCCESS),
         Command::Export(a) => {
             let e = picogan_host::import::export(&a.from, &a.out)?;
@@ -303,6 +335,90 @@ fn import_command(a: ImportArgs) -> Result<()> {
         if r.had_checksum { "verified" } else { "absent" }
     );
     say!("wrote {}", r.out.display());
+    Ok(())
+}
+
+fn quantize_command(a: QuantizeArgs) -> Result<()> {
+    use picogan_host::quantize::{self, Quality};
+    let opts = quantize::QuantizeOptions {
+        from: a.from,
+        out: a.out,
+        calibration: a.calibration,
+        seed: a.seed,
+        eval: a.eval,
+    };
+    let q = quantize::quantize(&opts)?;
+    let ranges: Vec<String> = q
+        .ranges
+        .iter()
+        .map(|(layer, r)| format!("fc.{layer} [{:.3}, {:.3}]", r.min, r.max))
+        .collect();
+    say!(
+        "calibrated on {} noise vectors (seed {}): int8 outputs of {}",
+        opts.calibration,
+        opts.seed,
+        ranges.join(", ")
+    );
+    let e = &q.errors;
+    say!(
+        "int8 against f32 on {} noise vectors (seed {}): mean |error| {:.4}, max {:.4}, rms {:.4} \
+         (one output step is {:.4})",
+        e.samples,
+        opts.seed,
+        e.mean_abs,
+        e.max_abs,
+        e.rms,
+        e.output_step
+    );
+    match &q.quality {
+        Some(Quality::Digits {
+            f32: f,
+            int8: i,
+            confidence: (cf, ci),
+            agreement,
+            classifier_accuracy,
+        }) => say!(
+            "digits, f32 / int8: classes {}/10 / {}/10, same class {:.1} %, confidence {:.3} / \
+             {:.3}, class KL {:.3} / {:.3}, precision {:.2} / {:.2}, recall {:.2} / {:.2} \
+             (classifier accuracy {:.1} %)",
+            f.classes_covered,
+            i.classes_covered,
+            100.0 * agreement,
+            cf,
+            ci,
+            f.class_kl,
+            i.class_kl,
+            f.precision,
+            i.precision,
+            f.recall,
+            i.recall,
+            100.0 * classifier_accuracy
+        ),
+        Some(Quality::Points { f32: f, int8: i }) => say!(
+            "{}, f32 / int8: modes {}/{} / {}/{}, high quality {:.1} % / {:.1} %, reverse KL \
+             {:.3} / {:.3}",
+            q.info.dataset,
+            f.modes_captured,
+            f.modes,
+            i.modes_captured,
+            i.modes,
+            f.high_quality_pct,
+            i.high_quality_pct,
+            f.reverse_kl,
+            i.reverse_kl
+        ),
+        None => {}
+    }
+    say!(
+        "wrote {} ({} B, {:.1} % of the f32 Generator's {} B): int8 {} Generator for {}, crc32 {}",
+        opts.out.display(),
+        q.bytes,
+        100.0 * q.bytes as f64 / q.f32_bytes as f64,
+        q.f32_bytes,
+        q.info.arch,
+        q.info.dataset,
+        picogan_host::hash::show(q.crc32)
+    );
     Ok(())
 }
 

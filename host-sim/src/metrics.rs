@@ -80,6 +80,17 @@ impl<const X: usize> Classifier<X> {
         Some((0..10).fold(0, |best, c| if logits[c] > logits[best] { c } else { best }))
     }
 
+    /// The classifier's probability of each class for image `x` (the softmax of its
+    /// logits); `None` when `x` is not `X` pixels wide.
+    pub fn probabilities(&self, x: &[f32]) -> Option<[f64; 10]> {
+        let mut logits = [0.0f32; 10];
+        self.net.infer(x.try_into().ok()?, &mut logits);
+        let top = logits.iter().fold(f32::NEG_INFINITY, |m, &l| m.max(l));
+        let e = logits.map(|l| f64::from(l - top).exp());
+        let total: f64 = e.iter().sum();
+        Some(e.map(|v| v / total))
+    }
+
     /// Share of `images` classified as labelled.
     pub fn accuracy(&self, images: &Images) -> f64 {
         let Some(labels) = images.labels.as_ref() else {
@@ -144,6 +155,28 @@ pub fn image_report<const X: usize>(
         precision,
         recall,
     }
+}
+
+/// Mean over `images` (`[n][X]`, flat) of the classifier's probability of the class it
+/// picks: how sure it is that the images are digits of some class.
+pub fn mean_confidence<const X: usize>(clf: &Classifier<X>, images: &[f32]) -> f64 {
+    let top = |x: &[f32]| {
+        clf.probabilities(x)
+            .map_or(0.0, |p| p.iter().fold(0.0f64, |m, &v| m.max(v)))
+    };
+    let n = images.len() / X;
+    images.chunks_exact(X).map(top).sum::<f64>() / n.max(1) as f64
+}
+
+/// Share of image pairs, `a[i]` beside `b[i]` (both `[n][X]`, flat), that the classifier
+/// puts in the same class: for samples of two versions of a Generator on the same noise.
+pub fn class_agreement<const X: usize>(clf: &Classifier<X>, a: &[f32], b: &[f32]) -> f64 {
+    let pairs = a.chunks_exact(X).zip(b.chunks_exact(X));
+    let n = pairs.len();
+    let same = pairs
+        .filter(|(x, y)| clf.predict(x) == clf.predict(y))
+        .count();
+    same as f64 / n.max(1) as f64
 }
 
 /// Improved precision and recall (Kynkäänniemi et al. 2019) of `fake` against `real`,

@@ -2,8 +2,9 @@
 
 use crate::train::{as_points, generate};
 use crate::weights::{self, ModelInfo};
-use crate::{plot, same_file, write_points_csv};
+use crate::{plot, quantize, same_file, write_points_csv};
 use anyhow::{ensure, Context, Result};
+use picogan::quant::QLayer;
 use picogan::safetensors::{File, LoadOptions};
 use picogan::Layer;
 use std::path::{Path, PathBuf};
@@ -12,11 +13,14 @@ use std::path::{Path, PathBuf};
 pub struct Written {
     /// Files, pictures first.
     pub files: Vec<PathBuf>,
-    /// The samples, `[n][X]` flat.
+    /// The samples, `[n][X]` flat; an int8 Generator's dequantized.
     pub samples: Vec<f32>,
+    /// An int8 Generator's samples as it computed them.
+    pub int8: Option<Vec<i8>>,
 }
 
-/// Loads the Generator in `weights_path` (a Generator file or a checkpoint), draws `n`
+/// Loads the Generator in `weights_path` (a Generator file, a checkpoint or an int8
+/// Generator from `picogan quantize`, which runs in place as the firmware runs it), draws `n`
 /// samples with noise from `seed` and writes them next to `out`: a PNG grid for images; a
 /// CSV file and a scatter plot for 2-D points (`out` with extensions `.csv` and `.png`).
 pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Written> {
@@ -40,6 +44,18 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
     let shown = weights_path.display().to_string();
     let bytes = weights::FileBytes::read(weights_path)?;
     let file = weights::open(&bytes, &shown)?;
+    if quantize::is_int8(&file) {
+        let info = weights::read_info(&file, &shown)?;
+        ensure!(
+            info.role == "generator",
+            "{shown} holds a {}, not a generator",
+            info.role
+        );
+        let (arch, width) = weights::arch_and_width(&info, &shown)?;
+        return quantize::with_int8_models!(width, arch, |G, Q, X| draw_int8::<Q>(
+            &file, &shown, &info, n, seed, out
+        ));
+    }
     let source = weights::generator_of(&file, &shown)?;
     let (opts, info) = (source.options(), &source.info);
     crate::with_models!(source.width, source.arch, |G, D, X| draw::<G>(
@@ -64,6 +80,42 @@ fn draw<G: Layer>(
     let mut g = Box::new(G::ZEROED);
     weights::load_with(&mut *g, file, opts, shown)?;
     let samples = generate(&*g, n, seed);
+    let files = write(info, &samples, n, seed, out)?;
+    Ok(Written {
+        files,
+        samples,
+        int8: None,
+    })
+}
+
+/// [`draw`] for an int8 Generator, run in place from the file's bytes.
+fn draw_int8<Q: QLayer>(
+    file: &File<'_>,
+    shown: &str,
+    info: &ModelInfo,
+    n: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<Written> {
+    let net = quantize::open_int8::<Q>(file, shown)?;
+    let (samples, raw) = quantize::generate_int8(&net, n, seed);
+    let files = write(info, &samples, n, seed, out)?;
+    Ok(Written {
+        files,
+        samples,
+        int8: Some(raw),
+    })
+}
+
+/// Writes `n` samples (`[n][X]` flat): a PNG grid for images, a scatter plot and CSV file
+/// for 2-D points. Returns the files, the picture first.
+fn write(
+    info: &ModelInfo,
+    samples: &[f32],
+    n: usize,
+    seed: u64,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -72,7 +124,7 @@ fn draw<G: Layer>(
     let mut files = vec![png.clone()];
     match info.dataset.as_str() {
         "ring8" | "grid25" => {
-            let points = as_points(&samples);
+            let points = as_points(samples);
             let mix = if info.dataset == "ring8" {
                 crate::data::Mixture::ring8()
             } else {
@@ -89,10 +141,10 @@ fn draw<G: Layer>(
             let caption = format!("{n} samples, seed {seed}");
             let panels = [plot::Panel {
                 caption: &caption,
-                images: &samples,
+                images: samples,
             }];
             plot::image_panels(&png, &panels, side, side, if side == 8 { 4 } else { 2 })?;
         }
     }
-    Ok(Written { files, samples })
+    Ok(files)
 }

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 pub const FORMAT_MODEL: &str = "picogan";
 /// The `format` metadata of a checkpoint.
 pub const FORMAT_CHECKPOINT: &str = "picogan-checkpoint";
+/// The `format` metadata of an int8 Generator (`picogan quantize`).
+pub const FORMAT_INT8: &str = "picogan-int8";
 
 /// What a weights file says about the model it holds, in its safetensors metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +85,13 @@ impl Builder {
         let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.tensors
             .insert(name.into(), (Dtype::F32, shape.to_vec(), bytes));
+        self
+    }
+
+    /// Adds a tensor of any dtype from its little-endian bytes.
+    pub fn raw(&mut self, name: &str, dtype: Dtype, shape: &[usize], bytes: Vec<u8>) -> &mut Self {
+        self.tensors
+            .insert(name.into(), (dtype, shape.to_vec(), bytes));
         self
     }
 
@@ -393,8 +402,25 @@ impl GeneratorSource {
 
 /// The Generator of a Generator file or a checkpoint (see [`network_of`]).
 pub fn generator_of(file: &File<'_>, shown: &str) -> Result<GeneratorSource> {
-    use crate::train::Arch;
+    if file.metadata("format") == Some(FORMAT_INT8) {
+        bail!(
+            "{shown} is an int8 Generator (from `picogan quantize`); this needs the f32 \
+             Generator or checkpoint it was quantized from"
+        );
+    }
     let (info, prefix) = network_of(file, "generator", shown)?;
+    let (arch, width) = arch_and_width(&info, shown)?;
+    Ok(GeneratorSource {
+        info,
+        prefix,
+        arch,
+        width,
+    })
+}
+
+/// The architecture and data width a model description names.
+pub fn arch_and_width(info: &ModelInfo, shown: &str) -> Result<(crate::train::Arch, usize)> {
+    use crate::train::Arch;
     let arch = match info.arch.as_str() {
         "small" => Arch::Small,
         "seed" => Arch::Seed,
@@ -403,12 +429,7 @@ pub fn generator_of(file: &File<'_>, shown: &str) -> Result<GeneratorSource> {
     };
     let width = data_width(&info.dataset)
         .with_context(|| format!("{shown}: unknown data set {:?}", info.dataset))?;
-    Ok(GeneratorSource {
-        info,
-        prefix,
-        arch,
-        width,
-    })
+    Ok((arch, width))
 }
 
 /// Loads `net` from `file` with `opts`: every name, dtype, shape and value is checked
