@@ -58,6 +58,7 @@ extern crate std;
 
 pub mod activation;
 mod chain;
+pub mod fixed;
 pub mod gan;
 pub mod init;
 mod kernels;
