@@ -36,8 +36,8 @@ type AdamGan<G, D> = Box<Gan<G, D, Adam<G>, Adam<D>>>;
 /// own builds it instead.
 fn adam_gan<G, D>() -> AdamGan<G, D>
 where
-    G: Layer + 'static,
-    D: Layer<Input = G::Output, Output = [f32; 1]> + 'static,
+    G: Layer<Scalar = f32> + 'static,
+    D: Layer<Scalar = f32, Input = G::Output, Output = [f32; 1]> + 'static,
     AdamGan<G, D>: Send,
 {
     const STACK: usize = 64 << 20;
@@ -66,8 +66,8 @@ where
 /// Times `Gan::step` for the pair `G`, `D` at each batch size in `batches`.
 fn bench_pair<G, D>(c: &mut Criterion, pair: &str, batches: &[u32], sample_size: usize)
 where
-    G: Layer + 'static,
-    D: Layer<Input = G::Output, Output = [f32; 1]> + 'static,
+    G: Layer<Scalar = f32> + 'static,
+    D: Layer<Scalar = f32, Input = G::Output, Output = [f32; 1]> + 'static,
     AdamGan<G, D>: Send,
 {
     // real samples: [REAL_SAMPLES][X], uniform on [-1, 1) like images scaled for a Tanh

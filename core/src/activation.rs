@@ -5,29 +5,29 @@
 //! surrounding network already keeps.
 
 use crate::layer::{Layer, TensorInfo};
-use crate::Init;
+use crate::{Init, Scalar};
 use core::marker::PhantomData;
 use rand_core::Rng;
 
 /// A scalar function and its derivative, applied element-wise by [`Map`].
 pub trait Activation {
     /// `y = f(x)`.
-    fn f(x: f32) -> f32;
+    fn f<S: Scalar>(x: S) -> S;
     /// `dL/dx` from `dL/dy`, the input `x` and the output `y = f(x)`.
-    fn backward(dy: f32, x: f32, y: f32) -> f32;
+    fn backward<S: Scalar>(dy: S, x: S, y: S) -> S;
 }
 
-/// A layer applying `F` to each of `N` values.
+/// A layer applying `F` to each of `N` values of type `S`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Map<F, const N: usize>(PhantomData<F>);
+pub struct Map<F, const N: usize, S = f32>(PhantomData<(F, S)>);
 
-// Written out so that `F` itself need not be `Clone` or `Copy`.
-impl<F, const N: usize> Clone for Map<F, N> {
+// Written out so that `F` and `S` themselves need not be `Clone` or `Copy`.
+impl<F, const N: usize, S> Clone for Map<F, N, S> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<F, const N: usize> Copy for Map<F, N> {}
+impl<F, const N: usize, S> Copy for Map<F, N, S> {}
 
 /// `max(x, 0)`.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,29 +43,29 @@ pub enum TanhFn {}
 pub enum SigmoidFn {}
 
 /// ReLU over `N` values.
-pub type Relu<const N: usize> = Map<ReluFn, N>;
+pub type Relu<const N: usize, S = f32> = Map<ReluFn, N, S>;
 /// LeakyReLU over `N` values with negative slope `SLOPE_PERMILLE / 1000` (default 10, that
 /// is 0.01 as in PyTorch's `nn.LeakyReLU`; GAN discriminators commonly use 200).
-pub type LeakyRelu<const N: usize, const SLOPE_PERMILLE: i32 = 10> =
-    Map<LeakyReluFn<SLOPE_PERMILLE>, N>;
+pub type LeakyRelu<const N: usize, const SLOPE_PERMILLE: i32 = 10, S = f32> =
+    Map<LeakyReluFn<SLOPE_PERMILLE>, N, S>;
 /// Tanh over `N` values.
-pub type Tanh<const N: usize> = Map<TanhFn, N>;
+pub type Tanh<const N: usize, S = f32> = Map<TanhFn, N, S>;
 /// Sigmoid over `N` values.
-pub type Sigmoid<const N: usize> = Map<SigmoidFn, N>;
+pub type Sigmoid<const N: usize, S = f32> = Map<SigmoidFn, N, S>;
 
 impl Activation for ReluFn {
-    fn f(x: f32) -> f32 {
-        if x > 0.0 {
+    fn f<S: Scalar>(x: S) -> S {
+        if x > S::ZERO {
             x
         } else {
-            0.0
+            S::ZERO
         }
     }
-    fn backward(dy: f32, _x: f32, y: f32) -> f32 {
-        if y > 0.0 {
+    fn backward<S: Scalar>(dy: S, _x: S, y: S) -> S {
+        if y > S::ZERO {
             dy
         } else {
-            0.0
+            S::ZERO
         }
     }
 }
@@ -73,48 +73,54 @@ impl Activation for ReluFn {
 impl<const SLOPE_PERMILLE: i32> LeakyReluFn<SLOPE_PERMILLE> {
     /// The negative slope; the division is correctly rounded, so 200 gives exactly `0.2f32`.
     pub const SLOPE: f32 = SLOPE_PERMILLE as f32 / 1000.0;
+
+    /// The negative slope in `S`: [`Self::SLOPE`] for f32, the nearest value otherwise.
+    fn slope<S: Scalar>() -> S {
+        S::ratio(SLOPE_PERMILLE, 1000)
+    }
 }
 
 impl<const SLOPE_PERMILLE: i32> Activation for LeakyReluFn<SLOPE_PERMILLE> {
-    fn f(x: f32) -> f32 {
-        if x > 0.0 {
+    fn f<S: Scalar>(x: S) -> S {
+        if x > S::ZERO {
             x
         } else {
-            x * Self::SLOPE
+            x * Self::slope()
         }
     }
-    fn backward(dy: f32, x: f32, _y: f32) -> f32 {
-        if x > 0.0 {
+    fn backward<S: Scalar>(dy: S, x: S, _y: S) -> S {
+        if x > S::ZERO {
             dy
         } else {
-            dy * Self::SLOPE
+            dy * Self::slope()
         }
     }
 }
 
 impl Activation for TanhFn {
-    fn f(x: f32) -> f32 {
-        libm::tanhf(x)
+    fn f<S: Scalar>(x: S) -> S {
+        x.tanh()
     }
-    fn backward(dy: f32, _x: f32, y: f32) -> f32 {
+    fn backward<S: Scalar>(dy: S, _x: S, y: S) -> S {
         // d tanh(x)/dx = 1 - tanh²(x) = 1 - y²
-        dy * (1.0 - y * y)
+        dy * (S::ONE - y * y)
     }
 }
 
 impl Activation for SigmoidFn {
-    fn f(x: f32) -> f32 {
-        crate::loss::sigmoid(x)
+    fn f<S: Scalar>(x: S) -> S {
+        x.sigmoid()
     }
-    fn backward(dy: f32, _x: f32, y: f32) -> f32 {
+    fn backward<S: Scalar>(dy: S, _x: S, y: S) -> S {
         // dσ(x)/dx = σ(x)(1 - σ(x)) = y(1 - y); grouped as PyTorch's kernel groups it
-        dy * (1.0 - y) * y
+        dy * (S::ONE - y) * y
     }
 }
 
-impl<F: Activation, const N: usize> Layer for Map<F, N> {
-    type Input = [f32; N];
-    type Output = [f32; N];
+impl<F: Activation, S: Scalar, const N: usize> Layer for Map<F, N, S> {
+    type Scalar = S;
+    type Input = [S; N];
+    type Output = [S; N];
     type Cache = ();
 
     const ZEROED: Self = Map(PhantomData);
@@ -123,10 +129,10 @@ impl<F: Activation, const N: usize> Layer for Map<F, N> {
     const TENSORS: usize = 0;
     const PARAMS: usize = 0;
 
-    fn tensor(&self, _: usize) -> &[f32] {
+    fn tensor(&self, _: usize) -> &[S] {
         &[]
     }
-    fn tensor_mut(&mut self, _: usize) -> &mut [f32] {
+    fn tensor_mut(&mut self, _: usize) -> &mut [S] {
         &mut []
     }
     fn tensor_info(_: usize) -> Option<TensorInfo> {
@@ -137,15 +143,15 @@ impl<F: Activation, const N: usize> Layer for Map<F, N> {
     /// Nothing to borrow: an element-wise layer has no weights.
     type View<'a> = ();
 
-    fn view(_: &mut dyn Iterator<Item = &[f32]>) -> Option<()> {
+    fn view(_: &mut dyn Iterator<Item = &[S]>) -> Option<()> {
         Some(())
     }
 
-    fn forward_view(_: &(), x: &[f32; N], y: &mut [f32; N], cache: &mut ()) {
+    fn forward_view(_: &(), x: &[S; N], y: &mut [S; N], cache: &mut ()) {
         Self::ZEROED.forward(x, y, cache);
     }
 
-    fn forward(&self, x: &[f32; N], y: &mut [f32; N], _: &mut ()) {
+    fn forward(&self, x: &[S; N], y: &mut [S; N], _: &mut ()) {
         for (yi, &xi) in y.iter_mut().zip(x) {
             *yi = F::f(xi);
         }
@@ -153,11 +159,11 @@ impl<F: Activation, const N: usize> Layer for Map<F, N> {
 
     fn backward(
         &self,
-        x: &[f32; N],
-        y: &[f32; N],
+        x: &[S; N],
+        y: &[S; N],
         _: &mut (),
-        dy: &[f32; N],
-        dx: Option<&mut [f32; N]>,
+        dy: &[S; N],
+        dx: Option<&mut [S; N]>,
         _: Option<&mut Self>,
     ) {
         if let Some(dx) = dx {
@@ -173,6 +179,14 @@ mod tests {
     use super::*;
 
     type Case = (fn(f32) -> f32, f32, f32);
+
+    #[test]
+    fn leaky_slope_in_f32_is_the_constant() {
+        assert_eq!(
+            LeakyReluFn::<200>::slope::<f32>(),
+            LeakyReluFn::<200>::SLOPE
+        );
+    }
 
     #[test]
     fn values_at_known_points() {

@@ -22,8 +22,9 @@ pub struct ChainCache<A: Layer, B: Layer> {
 impl<A, B> Layer for Chain<A, B>
 where
     A: Layer,
-    B: Layer<Input = A::Output>,
+    B: Layer<Input = A::Output, Scalar = A::Scalar>,
 {
+    type Scalar = A::Scalar;
     type Input = A::Input;
     type Output = B::Output;
     type Cache = ChainCache<A, B>;
@@ -39,14 +40,14 @@ where
     const TENSORS: usize = A::TENSORS + B::TENSORS;
     const PARAMS: usize = A::PARAMS + B::PARAMS;
 
-    fn tensor(&self, i: usize) -> &[f32] {
+    fn tensor(&self, i: usize) -> &[A::Scalar] {
         match i.checked_sub(A::TENSORS) {
             None => self.0.tensor(i),
             Some(j) => self.1.tensor(j),
         }
     }
 
-    fn tensor_mut(&mut self, i: usize) -> &mut [f32] {
+    fn tensor_mut(&mut self, i: usize) -> &mut [A::Scalar] {
         match i.checked_sub(A::TENSORS) {
             None => self.0.tensor_mut(i),
             Some(j) => self.1.tensor_mut(j),
@@ -67,7 +68,7 @@ where
 
     type View<'a> = Chain<A::View<'a>, B::View<'a>>;
 
-    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [f32]>) -> Option<Self::View<'a>> {
+    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [A::Scalar]>) -> Option<Self::View<'a>> {
         Some(Chain(A::view(tensors)?, B::view(tensors)?))
     }
 

@@ -344,9 +344,30 @@ fn dot_saturating(mut acc: i64, a: &[Q16], b: &[Q16]) -> i64 {
 /// rounded as [`Mul`] rounds it (to nearest, ties to even) and each add saturating; every
 /// saturation is counted.
 pub fn axpy(alpha: Q16, x: &[Q16], y: &mut [Q16]) {
+    // `Mul` then `Add` without branches, the saturations summed and counted once: the
+    // backward pass spends most of its time here
+    let a = i64::from(alpha.0);
+    let mut saturated = 0u32;
     for (yi, &xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
+        let product = round_half_even_16(a * i64::from(xi.0));
+        let p = product.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+        let sum = i64::from(yi.0) + p;
+        let s = sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+        saturated += u32::from(p != product) + u32::from(s != sum);
+        yi.0 = s as i32;
     }
+    if saturated != 0 {
+        count(saturated);
+    }
+}
+
+/// `v / 2¹⁶` rounded to nearest, ties to even, as [`round_shr_signed`] by 16, without
+/// branches: adding `2¹⁵ − 1` plus the quotient's lowest bit carries into the quotient
+/// exactly when the remainder is above one half, or one half with an odd quotient. For
+/// `|v| < 2⁶³ − 2¹⁶`, which every product of two `i32` is.
+#[inline]
+fn round_half_even_16(v: i64) -> i64 {
+    (v + 0x7fff + ((v >> 16) & 1)) >> 16
 }
 
 // The saturation counter. Host tests run in parallel threads, each of which must see only
@@ -746,6 +767,23 @@ mod tests {
         assert_eq!(dot(&[q(3)], &[q(1 << 15)]), q(2));
         assert_eq!(dot(&[q(5), q(-5)], &[q(1 << 15), q(1 << 15)]), q(0));
         assert_eq!(dot(&[q(5)], &[q(-(1 << 15))]), q(-2));
+    }
+
+    #[test]
+    fn branch_free_rounding_is_round_shr_by_16() {
+        let mut r = Xoshiro128PlusPlus::seed_from_u64(17);
+        let edges = [
+            0i64, 1, -1, 0x8000, -0x8000, 0x18000, -0x18000, 0x7fff, -0x8001,
+        ];
+        let products =
+            (0..100_000).map(|_| i64::from(r.next_u32() as i32) * i64::from(r.next_u32() as i32));
+        for v in edges
+            .into_iter()
+            .chain(products)
+            .chain([i64::from(i32::MIN).pow(2)])
+        {
+            assert_eq!(round_half_even_16(v), round_shr_signed(v, 16), "{v}");
+        }
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! The adversarial training step.
 //!
-//! Dimensions: the Generator maps `[f32; Z]` noise to `[f32; X]` data; the Discriminator
-//! maps `[f32; X]` to one logit, `[f32; 1]`. A minibatch of `B` samples is processed one
-//! sample at a time, so no buffer grows with `B`.
+//! Dimensions: the Generator maps `[S; Z]` noise to `[S; X]` data; the Discriminator
+//! maps `[S; X]` to one logit, `[S; 1]`, where `S` is the networks' [`Scalar`]. A
+//! minibatch of `B` samples is processed one sample at a time, so no buffer grows with `B`.
 
 use crate::layer::{Layer, Vector};
 use crate::loss::{self, GeneratorLoss};
 use crate::optim::Optimizer;
+use crate::Scalar;
 
 /// Settings of one [`Gan::step`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -34,7 +35,8 @@ impl Default for StepConfig {
     }
 }
 
-/// What one step measured, averaged over its samples.
+/// What one step measured, averaged over its samples, in f32 whatever the networks
+/// compute in.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct StepStats {
@@ -46,6 +48,10 @@ pub struct StepStats {
     pub d_real: f32,
     /// Mean `D(G(z))` on generated samples, before the Discriminator's updates.
     pub d_fake: f32,
+    /// Results of fixed-point arithmetic that were out of range and held at the nearest
+    /// bound instead, during the step (noise and data drawn through its callbacks
+    /// included); always 0 in f32.
+    pub saturations: u32,
 }
 
 impl StepStats {
@@ -95,7 +101,7 @@ struct Buffers<G: Layer, D: Layer> {
 pub struct Gan<G, D, OG, OD>
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     /// The Generator, `[Z] → [X]`.
     pub g: G,
@@ -112,10 +118,11 @@ where
     buf: Buffers<G, D>,
 }
 
-impl<G, D, OG, OD> Gan<G, D, OG, OD>
+impl<S, G, D, OG, OD> Gan<G, D, OG, OD>
 where
-    G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    S: Scalar,
+    G: Layer<Scalar = S>,
+    D: Layer<Scalar = S, Input = G::Output, Output = [S; 1]>,
     OG: Optimizer<G>,
     OD: Optimizer<D>,
 {
@@ -156,43 +163,52 @@ where
         if cfg.batch == 0 || cfg.d_steps == 0 {
             return Err(TrainError::EmptyBatch);
         }
+        // counts from before the step (sampling, say) are not the step's
+        S::take_saturations();
         let mut stats = StepStats::default();
         for k in 0..cfg.d_steps {
-            let s = self.d_update(cfg.batch, &mut real, &mut noise);
+            let [d_loss, d_real, d_fake] = self.d_update(cfg.batch, &mut real, &mut noise);
             if k == 0 {
-                stats.d_real = s.d_real;
-                stats.d_fake = s.d_fake;
+                stats.d_real = d_real.to_f32();
+                stats.d_fake = d_fake.to_f32();
             }
-            stats.d_loss = s.d_loss;
+            stats.d_loss = d_loss.to_f32();
         }
-        stats.g_loss = self.g_update(cfg.batch, cfg.g_loss, &mut noise);
+        stats.g_loss = self.g_update(cfg.batch, cfg.g_loss, &mut noise).to_f32();
+        stats.saturations = S::take_saturations();
         Ok(stats)
     }
 
-    /// One Discriminator update; returns its loss and mean outputs.
+    /// `1 / batch`: exact for powers of two, rounded once otherwise.
+    fn inverse(batch: u32) -> S {
+        S::ratio(1, i32::try_from(batch).unwrap_or(i32::MAX))
+    }
+
+    /// One Discriminator update; returns its loss and mean outputs on real and generated
+    /// samples.
     fn d_update(
         &mut self,
         batch: u32,
         real: &mut impl FnMut(&mut D::Input),
         noise: &mut impl FnMut(&mut G::Input),
-    ) -> StepStats {
+    ) -> [S; 3] {
         let b = &mut self.buf;
-        let inv_b = 1.0 / batch as f32;
-        let mut s = StepStats::default();
-        let mut logit = [0.0f32];
+        let (inv_b, weight) = (Self::inverse(batch), S::batch_weight(batch));
+        let [mut d_loss, mut d_real, mut d_fake] = [S::ZERO; 3];
+        let mut logit = [S::ZERO];
         self.dd.zero();
         for _ in 0..batch {
             // real sample: loss -ln σ(l)
             real(&mut b.x);
             self.d.forward(&b.x, &mut logit, &mut b.d_cache);
             let (loss, dl) = loss::d_real(logit[0]);
-            s.d_loss += loss * inv_b;
-            s.d_real += loss::sigmoid(logit[0]) * inv_b;
+            d_loss += loss * inv_b;
+            d_real += logit[0].sigmoid() * inv_b;
             self.d.backward(
                 &b.x,
                 &logit,
                 &mut b.d_cache,
-                &[dl * inv_b],
+                &[dl * weight],
                 None,
                 Some(&mut self.dd),
             );
@@ -202,19 +218,19 @@ where
             self.g.forward(&b.z, &mut b.fake, &mut b.g_cache);
             self.d.forward(&b.fake, &mut logit, &mut b.d_cache);
             let (loss, dl) = loss::d_fake(logit[0]);
-            s.d_loss += loss * inv_b;
-            s.d_fake += loss::sigmoid(logit[0]) * inv_b;
+            d_loss += loss * inv_b;
+            d_fake += logit[0].sigmoid() * inv_b;
             self.d.backward(
                 &b.fake,
                 &logit,
                 &mut b.d_cache,
-                &[dl * inv_b],
+                &[dl * weight],
                 None,
                 Some(&mut self.dd),
             );
         }
         self.d_opt.step(&mut self.d, &self.dd);
-        s
+        [d_loss, d_real, d_fake]
     }
 
     /// One Generator update through the (fixed) Discriminator; returns its loss.
@@ -223,11 +239,11 @@ where
         batch: u32,
         objective: GeneratorLoss,
         noise: &mut impl FnMut(&mut G::Input),
-    ) -> f32 {
+    ) -> S {
         let b = &mut self.buf;
-        let inv_b = 1.0 / batch as f32;
-        let mut total = 0.0f32;
-        let mut logit = [0.0f32];
+        let (inv_b, weight) = (Self::inverse(batch), S::batch_weight(batch));
+        let mut total = S::ZERO;
+        let mut logit = [S::ZERO];
         self.dg.zero();
         for _ in 0..batch {
             noise(&mut b.z);
@@ -242,7 +258,7 @@ where
                 &b.fake,
                 &logit,
                 &mut b.d_cache,
-                &[dl * inv_b],
+                &[dl * weight],
                 Some(&mut b.dfake),
                 None,
             );

@@ -1,5 +1,6 @@
 //! Parameter initialisation schemes.
 
+use crate::Scalar;
 use rand_core::Rng;
 
 /// How [`Layer::init`](crate::Layer::init) draws a fully connected layer's parameters.
@@ -35,10 +36,11 @@ pub(crate) fn unit<R: Rng + ?Sized>(rng: &mut R) -> f32 {
     (rng.next_u32() >> 8) as f32 * TWO_POW_MINUS_24
 }
 
-/// Fills `out` from `U(-bound, bound)`.
-pub(crate) fn fill_uniform<R: Rng + ?Sized>(rng: &mut R, out: &mut [f32], bound: f32) {
+/// Fills `out` from `U(-bound, bound)`, drawn in f32 and rounded to `S`, so that a
+/// fixed-point network starts from its f32 twin's parameters, rounded.
+pub(crate) fn fill_uniform<S: Scalar, R: Rng + ?Sized>(rng: &mut R, out: &mut [S], bound: f32) {
     for v in out {
-        *v = bound * (2.0 * unit(rng) - 1.0);
+        *v = S::from_f32(bound * (2.0 * unit(rng) - 1.0));
     }
 }
 

@@ -1,30 +1,33 @@
 //! The [`Layer`] trait every building block and every whole network implements.
 
-use crate::Init;
+use crate::{Init, Scalar};
 use rand_core::Rng;
 
-/// A fixed-width vector of activations: `[f32; N]`.
+/// A fixed-width vector of activations: `[S; N]` for a [`Scalar`] `S`.
 ///
 /// Layer inputs and outputs are arrays, so joining a layer that produces `[f32; 64]` to one
 /// that expects `[f32; 32]` is a type error, not a runtime one.
 pub trait Vector: Copy {
+    /// The element type.
+    type Elem: Scalar;
     /// Number of elements.
     const LEN: usize;
     /// All zeros.
     const ZERO: Self;
     /// The elements as a slice.
-    fn as_slice(&self) -> &[f32];
+    fn as_slice(&self) -> &[Self::Elem];
     /// The elements as a mutable slice.
-    fn as_mut_slice(&mut self) -> &mut [f32];
+    fn as_mut_slice(&mut self) -> &mut [Self::Elem];
 }
 
-impl<const N: usize> Vector for [f32; N] {
+impl<S: Scalar, const N: usize> Vector for [S; N] {
+    type Elem = S;
     const LEN: usize = N;
-    const ZERO: Self = [0.0; N];
-    fn as_slice(&self) -> &[f32] {
+    const ZERO: Self = [S::ZERO; N];
+    fn as_slice(&self) -> &[S] {
         self
     }
-    fn as_mut_slice(&mut self) -> &mut [f32] {
+    fn as_mut_slice(&mut self) -> &mut [S] {
         self
     }
 }
@@ -99,10 +102,12 @@ impl TensorInfo {
 /// is processed one sample at a time and activation memory does not grow with its size.
 /// Zero the gradients with [`Layer::zero`] before a minibatch.
 pub trait Layer: Sized {
-    /// Input activations, `[f32; IN]`.
-    type Input: Vector;
-    /// Output activations, `[f32; OUT]`.
-    type Output: Vector;
+    /// The number type of parameters and activations: `f32` or [`Q16`](crate::fixed::Q16).
+    type Scalar: Scalar;
+    /// Input activations, `[Scalar; IN]`.
+    type Input: Vector<Elem = Self::Scalar>;
+    /// Output activations, `[Scalar; OUT]`.
+    type Output: Vector<Elem = Self::Scalar>;
     /// Values kept between `forward` and `backward` (the activations between layers, and
     /// scratch for their gradients). A network's input and output are not part of it.
     type Cache;
@@ -119,9 +124,9 @@ pub trait Layer: Sized {
     const PARAMS: usize;
 
     /// Parameter tensor `i` in row-major order; empty for `i >= TENSORS`.
-    fn tensor(&self, i: usize) -> &[f32];
+    fn tensor(&self, i: usize) -> &[Self::Scalar];
     /// Parameter tensor `i`, mutably; empty for `i >= TENSORS`.
-    fn tensor_mut(&mut self, i: usize) -> &mut [f32];
+    fn tensor_mut(&mut self, i: usize) -> &mut [Self::Scalar];
     /// Name and shape of parameter tensor `i`; `None` for `i >= TENSORS`.
     fn tensor_info(i: usize) -> Option<TensorInfo>;
 
@@ -132,7 +137,7 @@ pub trait Layer: Sized {
 
     /// Borrows one tensor after another from `tensors`, in [`Layer::tensor`] order, as
     /// this network's weights; `None` when one is missing or of the wrong length.
-    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [f32]>) -> Option<Self::View<'a>>;
+    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [Self::Scalar]>) -> Option<Self::View<'a>>;
 
     /// [`Layer::forward`] with the weights of `view`: the same arithmetic, bit for bit.
     fn forward_view(
@@ -168,13 +173,13 @@ pub trait Layer: Sized {
     /// Sets every parameter to zero (used on gradient buffers before a minibatch).
     fn zero(&mut self) {
         for i in 0..Self::TENSORS {
-            self.tensor_mut(i).fill(0.0);
+            self.tensor_mut(i).fill(Self::Scalar::ZERO);
         }
     }
 
     /// True when no parameter is NaN or infinite.
     fn is_finite(&self) -> bool {
-        (0..Self::TENSORS).all(|i| self.tensor(i).iter().all(|v| v.is_finite()))
+        (0..Self::TENSORS).all(|i| self.tensor(i).iter().all(|&v| v.is_finite()))
     }
 
     /// Runs `forward` with a throw-away cache (for sampling, where no backward follows).

@@ -72,15 +72,18 @@ pub mod optim;
 pub mod quant;
 pub mod recipe;
 pub mod safetensors;
+pub mod scalar;
 pub mod streams;
 
 pub use activation::{LeakyRelu, Relu, Sigmoid, Tanh};
 pub use chain::Chain;
+pub use fixed::Q16;
 pub use gan::{Gan, StepConfig, StepStats, TrainError};
 pub use init::Init;
 pub use layer::{Layer, ParamKind, TensorInfo, Vector};
 pub use linear::Linear;
 pub use loss::GeneratorLoss;
+pub use scalar::Scalar;
 
 /// Re-exported so that users name the same trait versions as the core.
 pub use rand_core;

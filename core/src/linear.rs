@@ -4,57 +4,57 @@
 //! weights into output `o`, exactly as PyTorch's `nn.Linear.weight`, so weights move
 //! between the two without transposing.
 
-use crate::kernels::{axpy, dot};
 use crate::layer::{Layer, ParamKind, TensorInfo};
-use crate::Init;
+use crate::{Init, Scalar};
 use rand_core::Rng;
 
-/// A fully connected layer with `IN` inputs and `OUT` outputs.
+/// A fully connected layer with `IN` inputs and `OUT` outputs, computing in `S`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Linear<const IN: usize, const OUT: usize> {
+pub struct Linear<const IN: usize, const OUT: usize, S = f32> {
     /// Weights, `[OUT][IN]`.
-    pub w: [[f32; IN]; OUT],
+    pub w: [[S; IN]; OUT],
     /// Biases, `[OUT]`.
-    pub b: [f32; OUT],
+    pub b: [S; OUT],
 }
 
 /// A [`Linear`] layer's weights borrowed from elsewhere (see [`Layer::view`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LinearView<'a, const IN: usize, const OUT: usize> {
+pub struct LinearView<'a, const IN: usize, const OUT: usize, S = f32> {
     /// `[OUT][IN]`, as [`Linear::w`].
-    pub w: &'a [[f32; IN]; OUT],
+    pub w: &'a [[S; IN]; OUT],
     /// `[OUT]`, as [`Linear::b`].
-    pub b: &'a [f32; OUT],
+    pub b: &'a [S; OUT],
 }
 
 /// `y = W·x + b`, the one forward pass of owned and borrowed weights alike.
-fn forward<const IN: usize, const OUT: usize>(
-    w: &[[f32; IN]; OUT],
-    b: &[f32; OUT],
-    x: &[f32; IN],
-    y: &mut [f32; OUT],
+fn forward<S: Scalar, const IN: usize, const OUT: usize>(
+    w: &[[S; IN]; OUT],
+    b: &[S; OUT],
+    x: &[S; IN],
+    y: &mut [S; OUT],
 ) {
     // y[o] = b[o] + Σ_i w[o][i]·x[i]
-    for ((yo, wo), bo) in y.iter_mut().zip(w).zip(b) {
-        *yo = dot(wo, x) + bo;
+    for ((yo, wo), &bo) in y.iter_mut().zip(w).zip(b) {
+        *yo = S::dot(wo, x) + bo;
     }
 }
 
-impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
-    type Input = [f32; IN];
-    type Output = [f32; OUT];
+impl<S: Scalar, const IN: usize, const OUT: usize> Layer for Linear<IN, OUT, S> {
+    type Scalar = S;
+    type Input = [S; IN];
+    type Output = [S; OUT];
     type Cache = ();
 
     const ZEROED: Self = Linear {
-        w: [[0.0; IN]; OUT],
-        b: [0.0; OUT],
+        w: [[S::ZERO; IN]; OUT],
+        b: [S::ZERO; OUT],
     };
     const CACHE: Self::Cache = ();
     const LAYERS: usize = 1;
     const TENSORS: usize = 2;
     const PARAMS: usize = IN * OUT + OUT;
 
-    fn tensor(&self, i: usize) -> &[f32] {
+    fn tensor(&self, i: usize) -> &[S] {
         match i {
             0 => self.w.as_flattened(),
             1 => &self.b,
@@ -62,7 +62,7 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         }
     }
 
-    fn tensor_mut(&mut self, i: usize) -> &mut [f32] {
+    fn tensor_mut(&mut self, i: usize) -> &mut [S] {
         match i {
             0 => self.w.as_flattened_mut(),
             1 => &mut self.b,
@@ -89,9 +89,9 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         crate::init::fill_uniform(rng, &mut self.b, b_bound);
     }
 
-    type View<'a> = LinearView<'a, IN, OUT>;
+    type View<'a> = LinearView<'a, IN, OUT, S>;
 
-    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [f32]>) -> Option<LinearView<'a, IN, OUT>> {
+    fn view<'a>(tensors: &mut dyn Iterator<Item = &'a [S]>) -> Option<LinearView<'a, IN, OUT, S>> {
         let (w, b) = (tensors.next()?, tensors.next()?);
         let (rows, rest) = w.as_chunks::<IN>();
         if !rest.is_empty() {
@@ -103,21 +103,21 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         })
     }
 
-    fn forward_view(v: &LinearView<'_, IN, OUT>, x: &[f32; IN], y: &mut [f32; OUT], _: &mut ()) {
+    fn forward_view(v: &LinearView<'_, IN, OUT, S>, x: &[S; IN], y: &mut [S; OUT], _: &mut ()) {
         forward(v.w, v.b, x, y);
     }
 
-    fn forward(&self, x: &[f32; IN], y: &mut [f32; OUT], _: &mut ()) {
+    fn forward(&self, x: &[S; IN], y: &mut [S; OUT], _: &mut ()) {
         forward(&self.w, &self.b, x, y);
     }
 
     fn backward(
         &self,
-        x: &[f32; IN],
-        _y: &[f32; OUT],
+        x: &[S; IN],
+        _y: &[S; OUT],
         _: &mut (),
-        dy: &[f32; OUT],
-        dx: Option<&mut [f32; IN]>,
+        dy: &[S; OUT],
+        dx: Option<&mut [S; IN]>,
         grads: Option<&mut Self>,
     ) {
         // forward: y[o] = b[o] + Σ_i w[o][i]·x[i]
@@ -127,17 +127,17 @@ impl<const IN: usize, const OUT: usize> Layer for Linear<IN, OUT> {
         // zeros. Both loops run over contiguous rows of `w` so they vectorise.
         if let Some(g) = grads {
             for ((dwo, dbo), &dyo) in g.w.iter_mut().zip(&mut g.b).zip(dy) {
-                if dyo != 0.0 {
+                if dyo != S::ZERO {
                     *dbo += dyo;
-                    axpy(dyo, x, dwo);
+                    S::axpy(dyo, x, dwo);
                 }
             }
         }
         if let Some(dx) = dx {
-            dx.fill(0.0);
+            dx.fill(S::ZERO);
             for (wo, &dyo) in self.w.iter().zip(dy) {
-                if dyo != 0.0 {
-                    axpy(dyo, wo, dx);
+                if dyo != S::ZERO {
+                    S::axpy(dyo, wo, dx);
                 }
             }
         }

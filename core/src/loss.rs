@@ -8,6 +8,11 @@
 //!
 //! `sp` is evaluated as `max(t, 0) + ln(1 + e^-|t|)`, which is finite for every finite `t`,
 //! so no finite logit, however large, gives an infinite or NaN loss or gradient.
+//!
+//! The losses of the training step are generic over the [`Scalar`] they compute in; the
+//! f32 functions [`sigmoid`] and [`softplus`] are f32's implementations.
+
+use crate::Scalar;
 
 /// The logistic function `σ(x) = 1 / (1 + e^-x)`, in `[0, 1]` for every `x`.
 ///
@@ -26,14 +31,14 @@ pub fn softplus(t: f32) -> f32 {
 }
 
 /// The Discriminator's loss on a real sample: `-ln D(x) = sp(-l)`, and `d/dl = σ(l) - 1`.
-pub fn d_real(logit: f32) -> (f32, f32) {
-    (softplus(-logit), sigmoid(logit) - 1.0)
+pub fn d_real<S: Scalar>(logit: S) -> (S, S) {
+    ((-logit).softplus(), logit.sigmoid() - S::ONE)
 }
 
 /// The Discriminator's loss on a generated sample: `-ln(1 - D(G(z))) = sp(l)`, and
 /// `d/dl = σ(l)`.
-pub fn d_fake(logit: f32) -> (f32, f32) {
-    (softplus(logit), sigmoid(logit))
+pub fn d_fake<S: Scalar>(logit: S) -> (S, S) {
+    (logit.softplus(), logit.sigmoid())
 }
 
 /// Which objective the Generator minimises.
@@ -52,10 +57,10 @@ pub enum GeneratorLoss {
 
 impl GeneratorLoss {
     /// The loss and its derivative with respect to the Discriminator's logit on `G(z)`.
-    pub fn eval(self, logit: f32) -> (f32, f32) {
+    pub fn eval<S: Scalar>(self, logit: S) -> (S, S) {
         match self {
             // ln(1 - σ(l)) = -sp(l);  d/dl = -σ(l)
-            GeneratorLoss::Minimax => (-softplus(logit), -sigmoid(logit)),
+            GeneratorLoss::Minimax => (-logit.softplus(), -logit.sigmoid()),
             // -ln σ(l) = sp(-l);  d/dl = σ(l) - 1
             GeneratorLoss::NonSaturating => d_real(logit),
         }
@@ -101,7 +106,7 @@ mod tests {
     #[test]
     fn fused_losses_stay_finite_for_extreme_logits() {
         for l in [f32::MAX, 1e30, 1e4, 88.8, -88.8, -1e4, -1e30, f32::MIN] {
-            for (loss, grad) in [d_real(l), d_fake(l)]
+            for (loss, grad) in [d_real::<f32>(l), d_fake(l)]
                 .into_iter()
                 .chain([GeneratorLoss::Minimax, GeneratorLoss::NonSaturating].map(|g| g.eval(l)))
             {

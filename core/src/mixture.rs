@@ -9,6 +9,7 @@
 //! Everything here is allocation-free, so a microcontroller scores its own Generator with
 //! the same code, and the same bits, as the desktop.
 
+use crate::Scalar;
 use rand_core::Rng;
 
 /// Most modes a [`Mixture`] can hold: the 25 of [`Mixture::grid25`].
@@ -111,13 +112,15 @@ impl Mixture {
     /// One point into `out[..2]`: a uniformly chosen mode plus Gaussian noise of σ.
     ///
     /// Draws one `u64` for the mode (reduced modulo `K`; the bias is below 2⁻⁵⁹) and then
-    /// two Gaussians from [`noise::gaussian`](crate::noise::gaussian).
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [f32]) {
+    /// two Gaussians from [`Scalar::gaussian`] (for f32,
+    /// [`noise::gaussian`](crate::noise::gaussian)). The means and σ are rounded to `S`.
+    pub fn sample<S: Scalar, R: Rng + ?Sized>(&self, rng: &mut R, out: &mut [S]) {
         let k = (rng.next_u64() % self.modes as u64) as usize;
-        let mut e = [0.0f32; 2];
-        crate::noise::gaussian(rng, &mut e);
+        let mut e = [S::ZERO; 2];
+        S::gaussian(rng, &mut e);
+        let sigma = S::from_f32(self.sigma);
         for ((o, m), e) in out.iter_mut().zip(self.means[k]).zip(e) {
-            *o = m + self.sigma * e;
+            *o = S::from_f32(m) + sigma * e;
         }
     }
 

@@ -9,57 +9,77 @@ use crate::{seq, LeakyRelu, Linear, Relu, Tanh};
 /// Noise width of the seed Generator.
 pub const SEED_Z: usize = 100;
 /// Generator of the seed model: 100 → 128 (ReLU) → 784 (Tanh), for 28×28 images in [-1, 1].
-pub type SeedGenerator = SeedShapedGenerator<784>;
+pub type SeedGenerator = SeedGeneratorOf<f32>;
+/// [`SeedGenerator`] computing in `S`.
+pub type SeedGeneratorOf<S> = SeedShapedGeneratorOf<784, S>;
 /// Discriminator of the seed model: 784 → 128 (ReLU) → 1 (Sigmoid, fused into the loss).
-pub type SeedDiscriminator = SeedShapedDiscriminator<784>;
+pub type SeedDiscriminator = SeedDiscriminatorOf<f32>;
+/// [`SeedDiscriminator`] computing in `S`.
+pub type SeedDiscriminatorOf<S> = SeedShapedDiscriminatorOf<784, S>;
 /// The seed Generator's shape for `X`-pixel images: 100 → 128 (ReLU) → X (Tanh).
-pub type SeedShapedGenerator<const X: usize> =
-    seq![Linear<SEED_Z, 128>, Relu<128>, Linear<128, X>, Tanh<X>];
+pub type SeedShapedGenerator<const X: usize> = SeedShapedGeneratorOf<X, f32>;
+/// [`SeedShapedGenerator`] computing in `S`.
+pub type SeedShapedGeneratorOf<const X: usize, S> =
+    seq![Linear<SEED_Z, 128, S>, Relu<128, S>, Linear<128, X, S>, Tanh<X, S>];
 /// The seed Discriminator's shape for `X`-pixel images: X → 128 (ReLU) → 1.
-pub type SeedShapedDiscriminator<const X: usize> = seq![Linear<X, 128>, Relu<128>, Linear<128, 1>];
+pub type SeedShapedDiscriminator<const X: usize> = SeedShapedDiscriminatorOf<X, f32>;
+/// [`SeedShapedDiscriminator`] computing in `S`.
+pub type SeedShapedDiscriminatorOf<const X: usize, S> =
+    seq![Linear<X, 128, S>, Relu<128, S>, Linear<128, 1, S>];
 
 /// Noise width of the small image Generator.
 pub const SMALL_Z: usize = 16;
 /// Small Generator for `X`-pixel images in [-1, 1]: 16 → 64 (ReLU) → X (Tanh).
 /// 5,248 parameters for 8×8 images.
-pub type SmallGenerator<const X: usize> =
-    seq![Linear<SMALL_Z, 64>, Relu<64>, Linear<64, X>, Tanh<X>];
+pub type SmallGenerator<const X: usize> = SmallGeneratorOf<X, f32>;
+/// [`SmallGenerator`] computing in `S`.
+pub type SmallGeneratorOf<const X: usize, S> =
+    seq![Linear<SMALL_Z, 64, S>, Relu<64, S>, Linear<64, X, S>, Tanh<X, S>];
 /// Small Discriminator for `X`-pixel images: X → 64 (LeakyReLU 0.2) → 1.
 /// 4,225 parameters for 8×8 images.
-pub type SmallDiscriminator<const X: usize> =
-    seq![Linear<X, 64>, LeakyRelu<64, 200>, Linear<64, 1>];
+pub type SmallDiscriminator<const X: usize> = SmallDiscriminatorOf<X, f32>;
+/// [`SmallDiscriminator`] computing in `S`.
+pub type SmallDiscriminatorOf<const X: usize, S> =
+    seq![Linear<X, 64, S>, LeakyRelu<64, 200, S>, Linear<64, 1, S>];
 
 /// Noise width of the 2-D point Generator. Two suffices for a 2-D target, and a noise as
 /// wide as the data makes mode collapse on ring-shaped mixtures rarer.
 pub const POINTS_Z: usize = 2;
 /// Generator for 2-D points: 2 → 64 (ReLU) → 64 (ReLU) → 2, unbounded output.
 /// 4,482 parameters.
-pub type PointsGenerator =
-    seq![Linear<POINTS_Z, 64>, Relu<64>, Linear<64, 64>, Relu<64>, Linear<64, 2>];
+pub type PointsGenerator = PointsGeneratorOf<f32>;
+/// [`PointsGenerator`] computing in `S`.
+pub type PointsGeneratorOf<S> =
+    seq![Linear<POINTS_Z, 64, S>, Relu<64, S>, Linear<64, 64, S>, Relu<64, S>, Linear<64, 2, S>];
 /// Discriminator for 2-D points: 2 → 64 (LeakyReLU 0.2) → 64 (LeakyReLU 0.2) → 1.
 /// 4,417 parameters.
-pub type PointsDiscriminator =
-    seq![Linear<2, 64>, LeakyRelu<64, 200>, Linear<64, 64>, LeakyRelu<64, 200>, Linear<64, 1>];
+pub type PointsDiscriminator = PointsDiscriminatorOf<f32>;
+/// [`PointsDiscriminator`] computing in `S`.
+pub type PointsDiscriminatorOf<S> = seq![Linear<2, 64, S>, LeakyRelu<64, 200, S>, Linear<64, 64, S>, LeakyRelu<64, 200, S>, Linear<64, 1, S>];
 
 /// Width of the hidden layers of the tiny 2-D point pair.
 pub const TINY_WIDTH: usize = 24;
 /// Generator for 2-D points sized for training on a microcontroller:
 /// 2 → 24 (ReLU) → 24 (ReLU) → 2, unbounded output. 722 parameters.
-pub type TinyPointsGenerator = seq![
-    Linear<POINTS_Z, TINY_WIDTH>,
-    Relu<TINY_WIDTH>,
-    Linear<TINY_WIDTH, TINY_WIDTH>,
-    Relu<TINY_WIDTH>,
-    Linear<TINY_WIDTH, 2>
+pub type TinyPointsGenerator = TinyPointsGeneratorOf<f32>;
+/// [`TinyPointsGenerator`] computing in `S`.
+pub type TinyPointsGeneratorOf<S> = seq![
+    Linear<POINTS_Z, TINY_WIDTH, S>,
+    Relu<TINY_WIDTH, S>,
+    Linear<TINY_WIDTH, TINY_WIDTH, S>,
+    Relu<TINY_WIDTH, S>,
+    Linear<TINY_WIDTH, 2, S>
 ];
 /// Discriminator for 2-D points sized for training on a microcontroller:
 /// 2 → 24 (LeakyReLU 0.2) → 24 (LeakyReLU 0.2) → 1. 697 parameters.
-pub type TinyPointsDiscriminator = seq![
-    Linear<2, TINY_WIDTH>,
-    LeakyRelu<TINY_WIDTH, 200>,
-    Linear<TINY_WIDTH, TINY_WIDTH>,
-    LeakyRelu<TINY_WIDTH, 200>,
-    Linear<TINY_WIDTH, 1>
+pub type TinyPointsDiscriminator = TinyPointsDiscriminatorOf<f32>;
+/// [`TinyPointsDiscriminator`] computing in `S`.
+pub type TinyPointsDiscriminatorOf<S> = seq![
+    Linear<2, TINY_WIDTH, S>,
+    LeakyRelu<TINY_WIDTH, 200, S>,
+    Linear<TINY_WIDTH, TINY_WIDTH, S>,
+    LeakyRelu<TINY_WIDTH, 200, S>,
+    Linear<TINY_WIDTH, 1, S>
 ];
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Each keeps its state in values of the network's own type, so the state's size is known
 //! at compile time: SGD with momentum one copy of the parameters, Adam two.
 
-use crate::Layer;
+use crate::{Layer, Scalar};
 
 /// Updates a network's parameters from its accumulated gradients.
 pub trait Optimizer<L: Layer> {
@@ -78,6 +78,9 @@ impl<L: Layer> Sgd<L> {
 impl<L: Layer> Optimizer<L> for Sgd<L> {
     fn step(&mut self, params: &mut L, grads: &L) {
         let c = self.config;
+        let s = |x: f32| L::Scalar::from_f32(x);
+        let (lr, momentum, weight_decay) = (s(c.lr), s(c.momentum), s(c.weight_decay));
+        let undamped = s(1.0 - c.dampening);
         for t in 0..L::TENSORS {
             let p = params.tensor_mut(t);
             let g = grads.tensor(t);
@@ -85,17 +88,17 @@ impl<L: Layer> Optimizer<L> for Sgd<L> {
             for ((p, &g), b) in p.iter_mut().zip(g).zip(b) {
                 let mut d = g;
                 if c.weight_decay != 0.0 {
-                    d += c.weight_decay * *p;
+                    d += weight_decay * *p;
                 }
                 if c.momentum != 0.0 {
                     *b = if self.started {
-                        c.momentum * *b + (1.0 - c.dampening) * d
+                        momentum * *b + undamped * d
                     } else {
                         d
                     };
-                    d = if c.nesterov { d + c.momentum * *b } else { *b };
+                    d = if c.nesterov { d + momentum * *b } else { *b };
                 }
-                *p -= c.lr * d;
+                *p -= lr * d;
             }
         }
         self.started = true;
@@ -183,29 +186,41 @@ impl<L: Layer> Adam<L> {
     }
 }
 
-/// `√x`, correctly rounded as IEEE 754 requires, so every implementation gives the same
-/// bits. With the `std` feature it is the processor's square-root instruction, which the
-/// compiler vectorises across Adam's loop (about 4× faster there on x86_64); without it,
-/// libm's, which it cannot.
-#[inline]
-fn sqrt(x: f32) -> f32 {
-    #[cfg(feature = "std")]
-    return x.sqrt();
-    #[cfg(not(feature = "std"))]
-    return libm::sqrtf(x);
-}
-
 /// `a + w·(b - a)`, evaluated as PyTorch's `lerp` kernel does: from `b`'s side when
 /// `w ≥ 0.5`, which keeps the result exact at `w = 1`.
-fn lerp(a: f32, b: f32, w: f32) -> f32 {
-    if w.abs() < 0.5 {
-        a + w * (b - a)
-    } else {
-        b - (b - a) * (1.0 - w)
+#[derive(Clone, Copy)]
+struct Lerp<S> {
+    /// `w`.
+    w: S,
+    /// `1 - w`, rounded once from f32.
+    one_minus_w: S,
+    /// Whether to evaluate from `b`'s side.
+    from_b: bool,
+}
+
+impl<S: Scalar> Lerp<S> {
+    fn new(w: f32) -> Self {
+        Lerp {
+            w: S::from_f32(w),
+            one_minus_w: S::from_f32(1.0 - w),
+            from_b: w.abs() >= 0.5 || w.is_nan(),
+        }
+    }
+
+    #[inline]
+    fn at(self, a: S, b: S) -> S {
+        if self.from_b {
+            b - (b - a) * self.one_minus_w
+        } else {
+            a + self.w * (b - a)
+        }
     }
 }
 
 impl<L: Layer> Optimizer<L> for Adam<L> {
+    /// One update. The constants are computed in f32 and f64 as above and rounded once to
+    /// the network's scalar; for fixed point, `v` holds `√v` (see
+    /// [`Scalar::adam_second_moment`]).
     fn step(&mut self, params: &mut L, grads: &L) {
         let c = self.config;
         self.t = self.t.saturating_add(1);
@@ -213,6 +228,11 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
         let step_size = (f64::from(c.lr) / (1.0 - libm::pow(f64::from(c.beta1), t))) as f32;
         let bc2_sqrt = libm::sqrt(1.0 - libm::pow(f64::from(c.beta2), t)) as f32;
 
+        let s = |x: f32| L::Scalar::from_f32(x);
+        let (neg_step, bc2_sqrt, weight_decay) = (s(-step_size), s(bc2_sqrt), s(c.weight_decay));
+        let (beta2, one_minus_beta2) = (s(c.beta2), s(1.0 - c.beta2));
+        let eps = L::Scalar::adam_eps(c.eps);
+        let lerp = Lerp::new(1.0 - c.beta1);
         for i in 0..L::TENSORS {
             let p = params.tensor_mut(i);
             let g = grads.tensor(i);
@@ -220,14 +240,14 @@ impl<L: Layer> Optimizer<L> for Adam<L> {
             let v = self.v.tensor_mut(i);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m).zip(v) {
                 let g = if c.weight_decay != 0.0 {
-                    g + c.weight_decay * *p
+                    g + weight_decay * *p
                 } else {
                     g
                 };
-                *m = lerp(*m, g, 1.0 - c.beta1);
-                *v = *v * c.beta2 + (1.0 - c.beta2) * g * g;
-                let denom = sqrt(*v) / bc2_sqrt + c.eps;
-                *p += -step_size * (*m / denom);
+                *m = lerp.at(*m, g);
+                *v = L::Scalar::adam_second_moment(*v, g, beta2, one_minus_beta2);
+                let denom = L::Scalar::adam_rms(*v) / bc2_sqrt + eps;
+                *p += neg_step * (*m / denom);
             }
         }
     }
@@ -342,8 +362,13 @@ mod tests {
         assert!(last > 0.0 && last < 1e-9, "{last}");
     }
 
+    fn lerp(a: f32, b: f32, w: f32) -> f32 {
+        Lerp::new(w).at(a, b)
+    }
+
     #[test]
     fn sqrt_is_libms_bit_for_bit() {
+        use crate::scalar::sqrt;
         // Both are correctly rounded, whichever implementation `sqrt` uses; check across
         // exponents and mantissas (every 997th bit pattern of the non-negative floats).
         for bits in (0..0x7f80_0000u32)

@@ -1022,14 +1022,29 @@ impl<'a, const N: usize> File<'a, N> {
     /// Everything is checked first: every tensor is present with the network's shape and
     /// a dtype that converts, every value is finite, and no tensor under the prefix is left
     /// over (unless `opts.allow_extra`). On any error `net` is untouched.
+    ///
+    /// A network computing in another [`Scalar`](crate::Scalar) than f32 gets each value
+    /// rounded to nearest; a value outside its range is refused as
+    /// [`Error::NonFinite`].
     pub fn load_into<L: Layer>(&self, net: &mut L, opts: &LoadOptions<'_>) -> Result<(), Error> {
         let tensors = Tensors::of::<L>();
         self.check_tensors(tensors, opts)?;
+        let limit = <L::Scalar as crate::Scalar>::LIMIT;
+        for i in 0..L::TENSORS {
+            let t = self.find(tensors, i, opts)?;
+            let mut values = (0..net.tensor(i).len()).map(|k| t.value(k).unwrap_or(0.0));
+            if let Some(index) = values.position(|v| v.abs() >= limit) {
+                return Err(Error::NonFinite {
+                    tensor: name(t.name),
+                    index,
+                });
+            }
+        }
         for i in 0..L::TENSORS {
             let t = self.find(tensors, i, opts)?;
             for (k, v) in net.tensor_mut(i).iter_mut().enumerate() {
                 // `check_tensors` read every one of these values
-                *v = t.value(k).unwrap_or(0.0);
+                *v = crate::Scalar::from_f32(t.value(k).unwrap_or(0.0));
             }
         }
         Ok(())
@@ -1048,7 +1063,10 @@ impl<'a, const N: usize> File<'a, N> {
     /// dtypes cannot be used without converting them ([`Error::NotInPlace`]). Only on
     /// little-endian targets, where the file's byte order is the native one.
     #[cfg(target_endian = "little")]
-    pub fn view<L: Layer>(&self, opts: &LoadOptions<'_>) -> Result<Borrowed<'a, L>, Error> {
+    pub fn view<L: Layer<Scalar = f32>>(
+        &self,
+        opts: &LoadOptions<'_>,
+    ) -> Result<Borrowed<'a, L>, Error> {
         let tensors = Tensors::of::<L>();
         self.check_in_place(tensors, opts)?;
         let mut found = (0..L::TENSORS)
@@ -1547,7 +1565,7 @@ mod tests {
     }
 
     /// Every tensor of `net` as F32 under `prefix`, with `metadata` (JSON pairs) if any.
-    fn save<L: Layer>(net: &L, prefix: &str, metadata: &str) -> Image {
+    fn save<L: Layer<Scalar = f32>>(net: &L, prefix: &str, metadata: &str) -> Image {
         let mut entries = vec![format!(r#""__metadata__":{{{metadata}}}"#)];
         let mut data = Vec::new();
         for i in 0..L::TENSORS {

@@ -94,7 +94,7 @@ fn run() -> Result<(), String> {
 
 /// Checks that `file` holds exactly `L`'s tensors; returns the type's name under
 /// `picogan::models` and the image side.
-fn check<L: Layer>(
+fn check<L: Layer<Scalar = f32>>(
     file: &File<'_>,
     ty: &'static str,
     side: usize,

@@ -40,7 +40,7 @@
 //! formed, every tensor present with its network's shape and finite values, and nothing
 //! else in the file.
 
-use crate::train::{Arch, Curves, Dataset, History, Schedule, TrainOptions, TrainState};
+use crate::train::{Arch, Arith, Curves, Dataset, History, Schedule, TrainOptions, TrainState};
 use crate::weights::{self, Builder, FileBytes};
 use crate::HostRng;
 use anyhow::{bail, ensure, Context, Result};
@@ -78,7 +78,7 @@ const CURVES: [&str; 8] = [
 pub fn to_bytes<G, D>(opts: &TrainOptions, state: &TrainState<G, D>) -> Result<Vec<u8>>
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     let gan = &state.gan;
     let finite = [
@@ -96,6 +96,20 @@ where
     if let Some((what, _)) = finite.iter().find(|(_, ok)| !ok) {
         bail!("training diverged: NaN or infinite values in the {what}; no checkpoint was written");
     }
+    // a fixed-point run is stored in F32 tensors, exactly while every magnitude is below 256
+    let exact = [
+        weights::exact_in_f32(&gan.g),
+        weights::exact_in_f32(&gan.d),
+        weights::exact_in_f32(&gan.g_opt.m),
+        weights::exact_in_f32(&gan.g_opt.v),
+        weights::exact_in_f32(&gan.d_opt.m),
+        weights::exact_in_f32(&gan.d_opt.v),
+    ];
+    ensure!(
+        exact.iter().all(|&e| e),
+        "a parameter or Adam moment of magnitude 256 or more cannot be stored exactly; no \
+         checkpoint was written"
+    );
 
     let mut b = Builder::new();
     b.network(GENERATOR, &gan.g)
@@ -119,6 +133,7 @@ where
     b.metadata("format", weights::FORMAT_CHECKPOINT)
         .metadata("dataset", opts.dataset.name())
         .metadata("arch", opts.arch.name())
+        .metadata("arith", opts.arith.name())
         .metadata("step", state.step.to_string())
         .metadata("steps", opts.steps.to_string())
         .metadata("batch", opts.batch.to_string())
@@ -129,7 +144,8 @@ where
         .metadata("checkpoint_every", opts.checkpoint_every.to_string())
         .metadata("rng.data", rng_hex(&state.data_rng)?)
         .metadata("rng.noise", rng_hex(&state.noise_rng)?)
-        .metadata("train_seconds", state.seconds.to_string());
+        .metadata("train_seconds", state.seconds.to_string())
+        .metadata("saturations", state.saturations.to_string());
     if let Dataset::Idx(path) = &opts.dataset {
         // absolute, so that a run resumed from another directory finds the images
         let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
@@ -157,7 +173,7 @@ where
 pub fn save<G, D>(path: &Path, opts: &TrainOptions, state: &TrainState<G, D>) -> Result<()>
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     write(path, &to_bytes(opts, state)?)
 }
@@ -196,6 +212,8 @@ pub struct Checkpoint {
     pub curves: Curves,
     /// Wall-clock seconds of training so far (0 when the file does not say).
     pub seconds: f64,
+    /// Fixed-point results held at a bound so far (0 when the file does not say).
+    pub saturations: u64,
     /// CRC-32 of the images the run trains on, for IDX files (see the module's notes).
     pub data_crc32: Option<u32>,
     /// The file read, when read from one.
@@ -278,6 +296,10 @@ impl Checkpoint {
             Some(_) => meta.seconds("train_seconds")?,
             None => 0.0,
         };
+        let saturations = match file.metadata("saturations") {
+            Some(_) => meta.number("saturations")?,
+            None => 0,
+        };
         let data_crc32 = match file.metadata("dataset_crc32") {
             Some(_) => Some(meta.crc("dataset_crc32")?),
             None => None,
@@ -311,6 +333,7 @@ impl Checkpoint {
             step,
             curves,
             seconds,
+            saturations,
             data_crc32,
             path: None,
             adam_t,
@@ -325,7 +348,7 @@ impl Checkpoint {
     pub fn state<G, D>(&self) -> Result<TrainState<G, D>>
     where
         G: Layer,
-        D: Layer<Input = G::Output, Output = [f32; 1]>,
+        D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
     {
         let shown = &self.shown;
         let file = weights::open(&self.bytes, shown)?;
@@ -356,6 +379,7 @@ impl Checkpoint {
             step: self.step,
             curves: self.curves.clone(),
             seconds: self.seconds,
+            saturations: self.saturations,
             data_crc32: self.data_crc32,
         })
     }
@@ -372,6 +396,7 @@ impl Checkpoint {
         let same = [
             ("data set", c.dataset == opts.dataset),
             ("architecture", c.arch == opts.arch),
+            ("arithmetic", c.arith == opts.arith),
             ("batch", c.batch == opts.batch),
             ("Discriminator steps", c.d_steps == opts.d_steps),
             ("seed", c.seed == opts.seed),
@@ -413,7 +438,7 @@ impl Checkpoint {
 }
 
 /// Everything [`File::load_into`] checks of the six networks of a checkpoint.
-fn check_networks<G: Layer, D: Layer>(file: &File<'_>, shown: &str) -> Result<()> {
+fn check_networks<G: Layer<Scalar = f32>, D: Layer>(file: &File<'_>, shown: &str) -> Result<()> {
     let opts = |prefix| LoadOptions {
         prefix,
         ..LoadOptions::STRICT
@@ -476,6 +501,7 @@ fn read_curves(file: &File<'_>, step: u32, shown: &str) -> Result<Curves> {
             g_loss: last[1],
             d_real: last[2],
             d_fake: last[3],
+            saturations: 0,
         },
     })
 }
@@ -650,6 +676,13 @@ impl Meta<'_, '_> {
             "tiny" => Arch::Tiny,
             other => bail!("{shown}: metadata `arch` is `{other}`, not small, seed or tiny"),
         };
+        // checkpoints written before fixed-point training existed are f32 runs
+        let arith = match self.file.metadata("arith") {
+            None => Arith::F32,
+            Some(name) => Arith::from_name(name).ok_or_else(|| {
+                anyhow::anyhow!("{shown}: metadata `arith` is `{name}`, not f32 or q16.16")
+            })?,
+        };
         let g_loss = match self.text("g_loss")?.as_str() {
             "non-saturating" => GeneratorLoss::NonSaturating,
             "minimax" => GeneratorLoss::Minimax,
@@ -675,6 +708,7 @@ impl Meta<'_, '_> {
         Ok(TrainOptions {
             dataset,
             arch,
+            arith,
             steps: at_least_1("steps")?,
             batch: at_least_1("batch")?,
             d_steps: at_least_1("d_steps")?,
@@ -779,6 +813,7 @@ mod tests {
             g_loss: 0.9,
             d_real: 0.6,
             d_fake: 0.4,
+            saturations: 0,
         };
         s.seconds = 0.1 + 0.2;
         s.data_crc32 = Some(0x0badcafe);

@@ -5,7 +5,7 @@
 //! little-endian bytes, in order.
 
 use crc::{Crc, CRC_32_ISO_HDLC};
-use picogan::Layer;
+use picogan::{Layer, Scalar};
 
 /// The CRC-32 algorithm both sides use.
 const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
@@ -14,7 +14,7 @@ const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 pub fn crc32_f32(values: &[f32]) -> u32 {
     let mut digest = CRC32.digest();
     for v in values {
-        digest.update(&v.to_le_bytes());
+        digest.update(&v.to_bits().to_le_bytes());
     }
     digest.finalize()
 }
@@ -33,7 +33,7 @@ pub fn crc32_layer<L: Layer>(net: &L) -> u32 {
     let mut digest = CRC32.digest();
     for i in 0..L::TENSORS {
         for v in net.tensor(i) {
-            digest.update(&v.to_le_bytes());
+            digest.update(&v.to_bits().to_le_bytes());
         }
     }
     digest.finalize()

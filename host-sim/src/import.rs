@@ -271,7 +271,7 @@ impl Load<'_> {
     }
 
     /// Checks every section against `G` or `D` without loading.
-    fn check<G: Layer, D: Layer>(&self) -> Result<()> {
+    fn check<G: Layer<Scalar = f32>, D: Layer>(&self) -> Result<()> {
         for (role, prefix) in self.sections {
             let opts = self.options(prefix);
             let checked = if role == "generator" {
@@ -305,7 +305,10 @@ impl Load<'_> {
     /// Loads every section into a network of its type and adds it to `out` under its
     /// checkpoint name.
     #[inline(never)] // see `train::run`: the seed-sized networks are large
-    fn add_to<G: Layer, D: Layer>(&self, out: &mut Builder) -> Result<()> {
+    fn add_to<G: Layer<Scalar = f32>, D: Layer<Scalar = f32>>(
+        &self,
+        out: &mut Builder,
+    ) -> Result<()> {
         self.check::<G, D>()
             .map_err(|e| anyhow::anyhow!("{}: {e:#}", self.shown))?;
         for (role, prefix) in self.sections {
@@ -390,7 +393,7 @@ pub fn export(from: &Path, out: &Path) -> Result<Exported> {
 }
 
 #[inline(never)] // see `train::run`
-fn generator_image<G: Layer>(
+fn generator_image<G: Layer<Scalar = f32>>(
     file: &File<'_>,
     opts: &LoadOptions<'_>,
     info: &ModelInfo,

@@ -226,62 +226,66 @@ pub fn write_points_csv(path: &Path, points: &[[f32; 2]]) -> Result<()> {
 
 /// Evaluates `$body` with `$G`, `$D` and `$X` naming the Generator type, the Discriminator
 /// type and the data width of the model pair for data `$x` values wide and architecture
-/// `$arch`; an error for pairs that do not exist.
+/// `$arch`, computing in the scalar `$S` (f32 when not given); an error for pairs that do
+/// not exist.
 macro_rules! with_models {
-    ($x:expr, $arch:expr, |$G:ident, $D:ident, $X:ident| $body:expr) => {{
+    ($x:expr, $arch:expr, |$G:ident, $D:ident, $X:ident| $body:expr) => {
+        $crate::with_models!($x, $arch, f32, |$G, $D, $X| $body)
+    };
+    ($x:expr, $arch:expr, $S:ty, |$G:ident, $D:ident, $X:ident| $body:expr) => {{
         use picogan::models::*;
         use $crate::train::Arch;
         match ($x, $arch) {
             (2, Arch::Small) => {
                 #[allow(dead_code)]
-                type $G = PointsGenerator;
+                type $G = PointsGeneratorOf<$S>;
                 #[allow(dead_code)]
-                type $D = PointsDiscriminator;
+                type $D = PointsDiscriminatorOf<$S>;
                 #[allow(dead_code)]
                 const $X: usize = 2;
                 $body
             }
             (64, Arch::Small) => {
                 #[allow(dead_code)]
-                type $G = SmallGenerator<64>;
+                type $G = SmallGeneratorOf<64, $S>;
                 #[allow(dead_code)]
-                type $D = SmallDiscriminator<64>;
+                type $D = SmallDiscriminatorOf<64, $S>;
                 #[allow(dead_code)]
                 const $X: usize = 64;
                 $body
             }
             (64, Arch::Seed) => {
                 #[allow(dead_code)]
-                type $G = SeedShapedGenerator<64>;
+                type $G = SeedShapedGeneratorOf<64, $S>;
                 #[allow(dead_code)]
-                type $D = SeedShapedDiscriminator<64>;
+                type $D = SeedShapedDiscriminatorOf<64, $S>;
                 #[allow(dead_code)]
                 const $X: usize = 64;
                 $body
             }
             (784, Arch::Small) => {
                 #[allow(dead_code)]
-                type $G = SmallGenerator<784>;
+                type $G = SmallGeneratorOf<784, $S>;
                 #[allow(dead_code)]
-                type $D = SmallDiscriminator<784>;
+                type $D = SmallDiscriminatorOf<784, $S>;
                 #[allow(dead_code)]
                 const $X: usize = 784;
                 $body
             }
             (784, Arch::Seed) => {
                 #[allow(dead_code)]
-                type $G = SeedGenerator;
+                type $G = SeedGeneratorOf<$S>;
                 #[allow(dead_code)]
-                type $D = SeedDiscriminator;
+                type $D = SeedDiscriminatorOf<$S>;
                 #[allow(dead_code)]
                 const $X: usize = 784;
                 $body
             }
             (2, Arch::Tiny) => {
                 #[allow(dead_code)]
-                type $G = TinyPointsGenerator;
+                type $G = TinyPointsGeneratorOf<$S>;
                 #[allow(dead_code)]
-                type $D = TinyPointsDiscriminator;
+                type $D = TinyPointsDiscriminatorOf<$S>;
                 #[allow(dead_code)]
                 const $X: usize = 2;
                 $body

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use picogan::GeneratorLoss;
 use picogan_host::checkpoint::Checkpoint;
-use picogan_host::train::{self, Arch, Dataset, Schedule, TrainOptions};
+use picogan_host::train::{self, Arch, Arith, Dataset, Schedule, TrainOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,6 +47,10 @@ struct TrainArgs {
     /// Network pair.
     #[arg(long, value_enum, default_value_t = Arch::Small)]
     arch: Arch,
+    /// Arithmetic of training: f32, or q16 (Q16.16 fixed point, saturating, as on a
+    /// microcontroller without a floating-point unit). The weights files are F32 either way.
+    #[arg(long, value_enum, default_value_t = Arith::F32)]
+    arith: Arith,
     /// Generator updates [default: 20000; 3000 for idx; with --resume, the checkpoint's].
     /// More than the checkpoint's extend a resumed run; its learning-rate schedule then
     /// follows the longer run from the checkpoint's step on, which changes the result.
@@ -92,13 +96,13 @@ struct TrainArgs {
         long,
         value_name = "CHECKPOINT",
         conflicts_with_all = [
-            "dataset", "arch", "batch", "d_steps", "seed", "lr_g", "lr_d", "beta1",
+            "dataset", "arch", "arith", "batch", "d_steps", "seed", "lr_g", "lr_d", "beta1",
             "schedule", "minimax", "device_config",
         ]
     )]
     resume: Option<PathBuf>,
     /// Train exactly as the firmware's `train` program does on the device: ring8, the tiny
-    /// pair, its steps, batch and learning rates. Only --seed and --out go with it.
+    /// pair, its steps, batch and learning rates. Only --seed, --arith and --out go with it.
     #[arg(
         long,
         conflicts_with_all = [
@@ -466,12 +470,17 @@ fn train_command(a: TrainArgs) -> Result<()> {
     };
     if resumed.is_none() {
         o.seed = a.seed;
+        o.arith = a.arith;
     }
     o.checkpoint_every = a.checkpoint_every.unwrap_or(o.checkpoint_every);
     let default_out = if a.device_config {
         "ring8-device"
     } else {
         a.dataset.name()
+    };
+    let default_out = match a.arith {
+        Arith::F32 => default_out.to_string(),
+        Arith::Q16 => format!("{default_out}-q16"),
     };
     let out = a
         .out
@@ -504,12 +513,13 @@ fn train_command(a: TrainArgs) -> Result<()> {
     // a directory another run writes to, or holds unfinished, is refused before training
     train::check_out(&o, resumed.as_ref())?;
     say!(
-        "training {} on {} for {} steps{from} (batch {}, seed {})",
+        "training {} on {} for {} steps{from} (batch {}, seed {}, {})",
         o.arch.name(),
         o.dataset.name(),
         o.steps,
         o.batch,
-        o.seed
+        o.seed,
+        o.arith.name()
     );
     let r = match &resumed {
         Some(c) => train::resume(c, &o)?,
@@ -520,6 +530,13 @@ fn train_command(a: TrainArgs) -> Result<()> {
         r.train_seconds,
         summary(&r.quality)
     );
+    if o.arith != Arith::F32 {
+        say!(
+            "saturated results: {} ({} in the last step)",
+            r.saturations,
+            r.last.saturations
+        );
+    }
     say!(
         "weights crc32: generator {}, discriminator {}",
         picogan_host::hash::show(r.weights_crc32.generator),

@@ -82,8 +82,8 @@ pub struct ModelMemory {
 impl ModelMemory {
     fn of<G, D>(name: &'static str) -> Self
     where
-        G: Layer,
-        D: Layer<Input = G::Output, Output = [f32; 1]>,
+        G: Layer<Scalar = f32>,
+        D: Layer<Scalar = f32, Input = G::Output, Output = [f32; 1]>,
     {
         use std::mem::size_of;
         ModelMemory {

@@ -68,7 +68,7 @@ pub fn sample(weights_path: &Path, n: usize, seed: u64, out: &Path) -> Result<Wr
 pub const MAX_SAMPLES: usize = 10_000;
 
 #[inline(never)] // see `train::run`
-fn draw<G: Layer>(
+fn draw<G: Layer<Scalar = f32>>(
     file: &File<'_>,
     opts: &LoadOptions<'_>,
     shown: &str,

@@ -10,7 +10,7 @@ use anyhow::{bail, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use picogan::optim::{Adam, AdamConfig, Optimizer};
 use picogan::recipe::Recipe;
-use picogan::{noise, Gan, GeneratorLoss, Init, Layer, StepConfig, StepStats, Vector};
+use picogan::{Gan, GeneratorLoss, Init, Layer, Scalar, StepConfig, StepStats, Vector, Q16};
 use rand_core::Rng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,38 @@ impl Arch {
     }
 }
 
+/// The arithmetic the networks train in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+pub enum Arith {
+    /// IEEE single precision, as PyTorch.
+    #[default]
+    #[value(name = "f32")]
+    #[serde(rename = "f32")]
+    F32,
+    /// Q16.16 fixed point with saturating integer arithmetic, as a microcontroller without
+    /// a floating-point unit trains (see `picogan::fixed`).
+    #[value(name = "q16")]
+    #[serde(rename = "q16.16")]
+    Q16,
+}
+
+impl Arith {
+    /// The name written into reports and checkpoints: `f32` or `q16.16`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arith::F32 => <f32 as Scalar>::NAME,
+            Arith::Q16 => <Q16 as Scalar>::NAME,
+        }
+    }
+
+    /// The arithmetic named `name` (as [`Arith::name`] gives it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Arith::F32, Arith::Q16]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+}
+
 /// How the learning rates change over a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -139,6 +171,8 @@ pub struct TrainOptions {
     pub dataset: Dataset,
     /// Network pair.
     pub arch: Arch,
+    /// The arithmetic the networks train in.
+    pub arith: Arith,
     /// Generator updates.
     pub steps: u32,
     /// Minibatch size.
@@ -179,6 +213,7 @@ impl TrainOptions {
         TrainOptions {
             dataset,
             arch: Arch::Small,
+            arith: Arith::F32,
             steps,
             batch,
             d_steps: 1,
@@ -280,7 +315,7 @@ impl Curves {
 pub struct TrainState<G, D>
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     /// The networks and their optimizers (the gradient buffers in it are scratch).
     pub gan: Box<Gan<G, D, Adam<G>, Adam<D>>>,
@@ -295,6 +330,9 @@ where
     /// Wall-clock seconds of training so far, over every part of a resumed run. Unlike the
     /// rest, it differs from one run to the next; nothing else depends on it.
     pub seconds: f64,
+    /// Fixed-point results held at a bound instead of overflowing, over every step so far
+    /// (see [`StepStats::saturations`]); 0 in f32.
+    pub saturations: u64,
     /// CRC-32 of the training images of an IDX file ([`crate::hash::crc32_f32`] of their
     /// values), with which a resumed run checks that they are the images it began on.
     pub data_crc32: Option<u32>,
@@ -303,7 +341,7 @@ where
 impl<G, D> TrainState<G, D>
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     /// The start of the run `opts` describes: freshly initialised networks, zero moments,
     /// every stream at its seed.
@@ -325,6 +363,7 @@ where
             step: 0,
             curves: Curves::default(),
             seconds: 0.0,
+            saturations: 0,
             data_crc32: None,
         }
     }
@@ -366,6 +405,10 @@ pub struct TrainReport {
     pub dataset: &'static str,
     /// Network pair.
     pub arch: Arch,
+    /// Arithmetic of training.
+    pub arith: Arith,
+    /// Fixed-point results held at a bound over the run (0 in f32).
+    pub saturations: u64,
     /// Generator and Discriminator parameter counts.
     pub params: (usize, usize),
     /// Steps taken.
@@ -537,9 +580,14 @@ fn run_plan(opts: &TrainOptions, from: Option<&Checkpoint>, stop: Option<u32>) -
         Real::Points(_) => 2,
     };
     let stop = stop.unwrap_or(opts.steps).min(opts.steps);
-    crate::with_models!(width, opts.arch, |G, D, X| run::<G, D, X>(
-        opts, &real, data_crc32, from, stop
-    ))
+    match opts.arith {
+        Arith::F32 => crate::with_models!(width, opts.arch, f32, |G, D, X| run::<_, G, D, X>(
+            opts, &real, data_crc32, from, stop
+        )),
+        Arith::Q16 => crate::with_models!(width, opts.arch, Q16, |G, D, X| run::<_, G, D, X>(
+            opts, &real, data_crc32, from, stop
+        )),
+    }
 }
 
 /// Checks, before a run, that it may write to `opts.out`, as the run itself does first
@@ -606,7 +654,7 @@ fn claim_out(out: &Path, from: Option<&Checkpoint>) -> Result<crate::OutLock> {
 // Not inlined: each model pair's networks are built by value on the stack before they are
 // boxed, and inlining every pair into `run_plan` would reserve all their frames at once.
 #[inline(never)]
-fn run<G, D, const X: usize>(
+fn run<S, G, D, const X: usize>(
     opts: &TrainOptions,
     real: &Real,
     data_crc32: Option<u32>,
@@ -614,15 +662,16 @@ fn run<G, D, const X: usize>(
     stop: u32,
 ) -> Result<Ended>
 where
-    G: Layer<Output = [f32; X]>,
-    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+    S: Scalar,
+    G: Layer<Scalar = S, Output = [S; X]>,
+    D: Layer<Scalar = S, Input = [S; X], Output = [S; 1]>,
 {
     let mut state = match from {
         Some(c) => c.state::<G, D>()?,
         None => TrainState::<G, D>::new(opts),
     };
     state.data_crc32 = data_crc32;
-    advance::<G, D, X>(&mut state, opts, real, stop)?;
+    advance::<S, G, D, X>(&mut state, opts, real, stop)?;
     if stop < opts.steps {
         if let Some(out) = &opts.out {
             checkpoint::save(&out.join(checkpoint::FILE_NAME), opts, &state)?;
@@ -647,6 +696,8 @@ where
     let mut report = TrainReport {
         dataset: opts.dataset.name(),
         arch: opts.arch,
+        arith: opts.arith,
+        saturations: state.saturations,
         params: (G::PARAMS, D::PARAMS),
         steps: opts.steps,
         batch: opts.batch,
@@ -667,7 +718,7 @@ where
         files: Vec::new(),
     };
     if let Some(out) = &opts.out {
-        report.files = write_results::<G, D, X>(out, opts, &state, real, &report)?;
+        report.files = write_results::<S, G, D, X>(out, opts, &state, real, &report)?;
     }
     Ok(Ended::Finished(Box::new(report)))
 }
@@ -680,15 +731,16 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Takes Generator steps from `state.step + 1` through `stop`, writing a checkpoint every
 /// `opts.checkpoint_every` steps before `stop`, and when [`INTERRUPTED`]; adds the time it
 /// takes to `state.seconds`.
-fn advance<G, D, const X: usize>(
+fn advance<S, G, D, const X: usize>(
     state: &mut TrainState<G, D>,
     opts: &TrainOptions,
     real: &Real,
     stop: u32,
 ) -> Result<()>
 where
-    G: Layer<Output = [f32; X]>,
-    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+    S: Scalar,
+    G: Layer<Scalar = S, Output = [S; X]>,
+    D: Layer<Scalar = S, Input = [S; X], Output = [S; 1]>,
 {
     let cfg = StepConfig {
         batch: opts.batch,
@@ -713,8 +765,8 @@ where
         let stats = gan
             .step(
                 &cfg,
-                |x: &mut [f32; X]| draw_real(real, data_rng, x),
-                |z: &mut G::Input| noise::gaussian(noise_rng, z.as_mut_slice()),
+                |x: &mut [S; X]| draw_real(real, data_rng, x),
+                |z: &mut G::Input| S::gaussian(noise_rng, z.as_mut_slice()),
             )
             .context("training step")?;
         if !stats.is_finite() {
@@ -727,6 +779,7 @@ where
             );
         }
         state.step = step;
+        state.saturations += u64::from(stats.saturations);
         if let Some(mean) = state.curves.record(step, stats, window, opts.steps) {
             bar.set_message(format!(
                 "D loss {:.3}  G loss {:.3}  D(x) {:.2}  D(G(z)) {:.2}",
@@ -778,17 +831,19 @@ fn progress_bar(opts: &TrainOptions) -> ProgressBar {
     bar
 }
 
-fn draw_real<R: Rng, const X: usize>(real: &Real, rng: &mut R, x: &mut [f32; X]) {
+fn draw_real<S: Scalar, R: Rng, const X: usize>(real: &Real, rng: &mut R, x: &mut [S; X]) {
     match real {
         Real::Images { train, .. } => {
             let i = (rng.next_u64() % train.len() as u64) as usize;
-            x.copy_from_slice(train.image(i));
+            for (x, &v) in x.iter_mut().zip(train.image(i)) {
+                *x = S::from_f32(v);
+            }
         }
         Real::Points(mix) => mix.sample(rng, x),
     }
 }
 
-/// Draws `n` samples from `g` with noise from the given seed: `[n][X]`, flat.
+/// Draws `n` samples from `g` with noise from the given seed: `[n][X]`, flat, in f32.
 pub fn generate<G: Layer>(g: &G, n: usize, seed: u64) -> Vec<f32> {
     let mut rng = rng_stream(seed, Stream::Sample);
     let mut z = G::Input::ZERO;
@@ -796,18 +851,14 @@ pub fn generate<G: Layer>(g: &G, n: usize, seed: u64) -> Vec<f32> {
     let mut cache = G::CACHE;
     let mut out = Vec::with_capacity(n * G::Output::LEN);
     for _ in 0..n {
-        noise::gaussian(&mut rng, z.as_mut_slice());
+        G::Scalar::gaussian(&mut rng, z.as_mut_slice());
         g.forward(&z, &mut y, &mut cache);
-        out.extend_from_slice(y.as_slice());
+        out.extend(y.as_slice().iter().map(|v| v.to_f32()));
     }
     out
 }
 
-fn evaluate<G: Layer<Output = [f32; X]>, const X: usize>(
-    g: &G,
-    real: &Real,
-    seed: u64,
-) -> Result<Quality> {
+fn evaluate<G: Layer, const X: usize>(g: &G, real: &Real, seed: u64) -> Result<Quality> {
     match real {
         Real::Points(mix) => {
             let fake = as_points(&generate(g, metrics::POINTS_EVAL, seed));
@@ -856,7 +907,7 @@ pub fn as_points(flat: &[f32]) -> Vec<[f32; 2]> {
     flat.chunks_exact(2).map(|p| [p[0], p[1]]).collect()
 }
 
-fn write_results<G, D, const X: usize>(
+fn write_results<S, G, D, const X: usize>(
     out: &Path,
     opts: &TrainOptions,
     state: &TrainState<G, D>,
@@ -864,8 +915,9 @@ fn write_results<G, D, const X: usize>(
     report: &TrainReport,
 ) -> Result<Vec<PathBuf>>
 where
-    G: Layer<Output = [f32; X]>,
-    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+    S: Scalar,
+    G: Layer<Scalar = S, Output = [S; X]>,
+    D: Layer<Scalar = S, Input = [S; X], Output = [S; 1]>,
 {
     let (g, d) = (&state.gan.g, &state.gan.d);
     let mut stage = crate::Staging::new(out)?;

@@ -9,6 +9,7 @@
 use anyhow::{bail, Context, Result};
 use picogan::safetensors::{self as st, File, LoadOptions};
 use picogan::Layer;
+use picogan::Scalar;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 use std::collections::{BTreeMap, HashMap};
@@ -70,11 +71,14 @@ impl Builder {
         self
     }
 
-    /// Adds every tensor of `net`, named `prefix` + its `state_dict` name.
+    /// Adds every tensor of `net`, named `prefix` + its `state_dict` name, as F32: a
+    /// network computing in another scalar has its values rounded to f32 (exactly, for
+    /// Q16.16 values of magnitude below 256; see [`exact_in_f32`]).
     pub fn network<L: Layer>(&mut self, prefix: &str, net: &L) -> &mut Self {
         for i in 0..L::TENSORS {
             if let (Some(t), Some(name)) = (L::tensor_info(i), tensor_name::<L>(prefix, i)) {
-                self.f32s(&name, t.shape(), net.tensor(i));
+                let values: Vec<f32> = net.tensor(i).iter().map(|v| v.to_f32()).collect();
+                self.f32s(&name, t.shape(), &values);
             }
         }
         self
@@ -430,6 +434,17 @@ pub fn arch_and_width(info: &ModelInfo, shown: &str) -> Result<(crate::train::Ar
     let width = data_width(&info.dataset)
         .with_context(|| format!("{shown}: unknown data set {:?}", info.dataset))?;
     Ok((arch, width))
+}
+
+/// True when every parameter of `net` is an f32 exactly, so that a file of F32 tensors
+/// holds it without loss: always for f32 networks, for Q16.16 ones when every magnitude is
+/// below 256.
+pub fn exact_in_f32<L: Layer>(net: &L) -> bool {
+    (0..L::TENSORS).all(|i| {
+        net.tensor(i)
+            .iter()
+            .all(|&v| L::Scalar::from_f32(v.to_f32()) == v)
+    })
 }
 
 /// Loads `net` from `file` with `opts`: every name, dtype, shape and value is checked

@@ -8,7 +8,7 @@ use picogan::Layer;
 /// SGD with lr 0 would do the same through arithmetic; this does it by construction.
 pub struct Frozen;
 
-impl<L: Layer> Optimizer<L> for Frozen {
+impl<L: Layer<Scalar = f32>> Optimizer<L> for Frozen {
     fn step(&mut self, _: &mut L, _: &L) {}
     fn lr(&self) -> f32 {
         0.0

@@ -3,11 +3,12 @@
 //! be resumed are refused with a reason.
 
 use picogan::models::{
-    PointsDiscriminator, PointsGenerator, TinyPointsDiscriminator, TinyPointsGenerator,
+    PointsDiscriminator, PointsGenerator, TinyPointsDiscriminator, TinyPointsDiscriminatorOf,
+    TinyPointsGenerator, TinyPointsGeneratorOf,
 };
-use picogan::{GeneratorLoss, Layer};
+use picogan::{GeneratorLoss, Layer, Q16};
 use picogan_host::checkpoint::{self, Checkpoint};
-use picogan_host::train::{self, Arch, Dataset, Schedule, TrainOptions, TrainReport};
+use picogan_host::train::{self, Arch, Arith, Dataset, Schedule, TrainOptions, TrainReport};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -69,7 +70,7 @@ fn metrics_without_timing(dir: &Path) -> String {
 fn checkpoint_without_timing<G, D>(path: &Path) -> Vec<u8>
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     let c = Checkpoint::read(path).unwrap();
     let mut s = c.state::<G, D>().unwrap();
@@ -84,7 +85,7 @@ where
 fn assert_same_run<G, D>(a: &TrainReport, dir_a: &Path, b: &TrainReport, dir_b: &Path)
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     assert_eq!(a.weights_crc32, b.weights_crc32);
     assert_eq!(a.history, b.history);
@@ -135,7 +136,7 @@ where
 fn check_resume<G, D>(opts: impl Fn(&Path) -> TrainOptions, stops: &[u32], dir: &TempDir)
 where
     G: Layer,
-    D: Layer<Input = G::Output, Output = [f32; 1]>,
+    D: Layer<Scalar = G::Scalar, Input = G::Output, Output = [G::Scalar; 1]>,
 {
     let (whole, parts) = (dir.join("whole"), dir.join("parts"));
     let full = train::train(&opts(&whole)).unwrap();
@@ -165,6 +166,24 @@ fn a_resumed_run_ends_bit_for_bit_as_the_uninterrupted_one() {
     check_resume::<TinyPointsGenerator, TinyPointsDiscriminator>(tiny, &[500, 901], &dir);
     let c = Checkpoint::read(&dir.join("parts").join(checkpoint::FILE_NAME)).unwrap();
     assert_eq!(c.step, 1_200);
+}
+
+#[test]
+fn a_resumed_fixed_point_run_ends_bit_for_bit_too() {
+    // Q16.16 values are stored as F32, exactly (they are all below 256 in magnitude), and
+    // read back into Q16.16 exactly
+    let dir = TempDir::new("resume-q16");
+    let opts = |out: &Path| TrainOptions {
+        arith: Arith::Q16,
+        ..tiny(out)
+    };
+    check_resume::<TinyPointsGeneratorOf<Q16>, TinyPointsDiscriminatorOf<Q16>>(
+        opts,
+        &[500, 901],
+        &dir,
+    );
+    let c = Checkpoint::read(&dir.join("parts").join(checkpoint::FILE_NAME)).unwrap();
+    assert_eq!(c.options.arith, Arith::Q16);
 }
 
 #[test]

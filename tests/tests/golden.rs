@@ -139,7 +139,7 @@ impl Fixture {
     }
 
     /// The parameters stored under `prefix` (`g` or `d`), named as `nn.Sequential` names them.
-    fn net<L: Layer>(&self, prefix: &str) -> L {
+    fn net<L: Layer<Scalar = f32>>(&self, prefix: &str) -> L {
         let mut net = L::ZEROED;
         for t in 0..L::TENSORS {
             let name = tensor_name::<L>(prefix, t);
@@ -161,7 +161,7 @@ impl Fixture {
 }
 
 /// `prefix.fc.<layer>.<weight|bias>` for parameter tensor `t` of `L`.
-fn tensor_name<L: Layer>(prefix: &str, t: usize) -> String {
+fn tensor_name<L: Layer<Scalar = f32>>(prefix: &str, t: usize) -> String {
     let info = L::tensor_info(t).unwrap();
     format!("{prefix}.fc.{}.{}", info.layer, info.kind.name())
 }
@@ -287,7 +287,7 @@ fn widen(v: &[f32]) -> Vec<f64> {
 }
 
 /// Compares every parameter tensor of `net` with `<prefix>.fc.*` in the fixture.
-fn check_tensors<L: Layer>(r: &mut Report, net: &L, prefix: &str, tol: f64) {
+fn check_tensors<L: Layer<Scalar = f32>>(r: &mut Report, net: &L, prefix: &str, tol: f64) {
     for t in 0..L::TENSORS {
         r.tensor(&tensor_name::<L>(prefix, t), &widen(net.tensor(t)), tol);
     }
@@ -397,7 +397,7 @@ fn check_training<OG: Optimizer<G>, OD: Optimizer<D>>(
 
 /// Compares the trained weights (against initial + PyTorch's displacement) and the
 /// displacement itself.
-fn check_trained<L: Layer>(r: &mut Report, run: &str, prefix: &str, w0: &L, w: &L) {
+fn check_trained<L: Layer<Scalar = f32>>(r: &mut Report, run: &str, prefix: &str, w0: &L, w: &L) {
     for t in 0..L::TENSORS {
         let name = format!("{run}.{}", tensor_name::<L>(prefix, t));
         let delta_name = format!("{run}.delta.{}", tensor_name::<L>(prefix, t));

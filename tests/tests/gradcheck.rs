@@ -101,7 +101,7 @@ struct RefNet {
 impl RefNet {
     /// The reference for `net`, whose layers must be `ops`; the parameters are copied
     /// exactly, and their names and shapes are checked against `ops`.
-    fn of<L: Layer>(net: &L, ops: &[Op]) -> RefNet {
+    fn of<L: Layer<Scalar = f32>>(net: &L, ops: &[Op]) -> RefNet {
         assert_eq!(
             ops.len(),
             L::LAYERS,
@@ -236,7 +236,7 @@ fn check(what: &str, got: &[f64], want: &[f64], tol: f64) {
 }
 
 /// The name of parameter tensor `t` of `L`, as `nn.Sequential` would give it.
-fn tensor_name<L: Layer>(t: usize) -> String {
+fn tensor_name<L: Layer<Scalar = f32>>(t: usize) -> String {
     let info = L::tensor_info(t).unwrap();
     format!("{}.{}", info.layer, info.kind.name())
 }
@@ -252,7 +252,7 @@ fn check_layer<L, const IN: usize, const OUT: usize>(
     dy: &[f32; OUT],
     tol: f64,
 ) where
-    L: Layer<Input = [f32; IN], Output = [f32; OUT]>,
+    L: Layer<Scalar = f32, Input = [f32; IN], Output = [f32; OUT]>,
 {
     // analytic: one forward and one backward in f32, into zeroed gradients
     let mut cache = L::CACHE;
@@ -305,7 +305,7 @@ fn away_from_zero<const N: usize>(rng: &mut Xoshiro128PlusPlus) -> [f32; N] {
 }
 
 /// A network drawn with PyTorch's default initialisation.
-fn init<L: Layer>(seed: u64) -> L {
+fn init<L: Layer<Scalar = f32>>(seed: u64) -> L {
     let mut net = L::ZEROED;
     net.init(Init::PyTorchDefault, &mut rng(seed));
     net

@@ -106,7 +106,7 @@ fn opts(prefix: &str, round_f64: bool) -> LoadOptions<'_> {
 }
 
 /// Parses a network file, checks its checksum and metadata, and loads both networks.
-fn load_pair<G: Layer, D: Layer>(
+fn load_pair<G: Layer<Scalar = f32>, D: Layer<Scalar = f32>>(
     file: &File<'_>,
     arch: &str,
     dataset: &str,
@@ -135,7 +135,7 @@ fn forward_errors<G, D, const Z: usize, const X: usize>(
 ) -> (f64, f64)
 where
     G: Layer<Input = [f32; Z], Output = [f32; X]>,
-    D: Layer<Input = [f32; X], Output = [f32; 1]>,
+    D: Layer<Scalar = f32, Input = [f32; X], Output = [f32; 1]>,
 {
     let z = values(refs, &format!("{case}.z"));
     let g_want = values(refs, &format!("{case}.g_out"));
@@ -162,7 +162,7 @@ where
 
 /// Asserts that every tensor of `net` is, bit for bit, the f32 weights PyTorch converted
 /// the file's values to, stored under `<case>.<prefix>` in the references.
-fn assert_weights<L: Layer>(refs: &File<'_>, case: &str, prefix: &str, net: &L) {
+fn assert_weights<L: Layer<Scalar = f32>>(refs: &File<'_>, case: &str, prefix: &str, net: &L) {
     let mut want = Box::new(L::ZEROED);
     let at = format!("{case}.{prefix}");
     refs.load_into(&mut *want, &opts(&at, false)).unwrap();

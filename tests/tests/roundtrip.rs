@@ -14,7 +14,7 @@ use rand_xoshiro::Xoshiro128PlusPlus;
 /// Fills `net` with finite f32 values drawn from the whole bit-pattern space (subnormals,
 /// both zeros and the extremes included), with `special` of every 8 values picked from
 /// the edge cases.
-fn fill<L: Layer>(net: &mut L, seed: u64, special: u32) {
+fn fill<L: Layer<Scalar = f32>>(net: &mut L, seed: u64, special: u32) {
     const EDGES: [f32; 8] = [
         0.0,
         -0.0,
@@ -42,7 +42,7 @@ fn fill<L: Layer>(net: &mut L, seed: u64, special: u32) {
     }
 }
 
-fn same_bits<L: Layer>(a: &L, b: &L) -> bool {
+fn same_bits<L: Layer<Scalar = f32>>(a: &L, b: &L) -> bool {
     (0..L::TENSORS).all(|i| {
         a.tensor(i)
             .iter()
@@ -53,7 +53,7 @@ fn same_bits<L: Layer>(a: &L, b: &L) -> bool {
 
 /// Writes `net` as a Generator file and as a checkpoint section, reads both back with the
 /// core's reader, and checks every bit; and runs a network in place from its file.
-fn round_trip<L: Layer>(seed: u64, special: u32) -> Result<(), TestCaseError> {
+fn round_trip<L: Layer<Scalar = f32>>(seed: u64, special: u32) -> Result<(), TestCaseError> {
     let mut net = Box::new(L::ZEROED);
     fill(&mut *net, seed, special);
     let info = ModelInfo {
@@ -199,7 +199,11 @@ proptest! {
 
 /// `picogan export` then `picogan import` (the library functions behind them) give back
 /// the Generator bit for bit.
-fn export_import<L: Layer>(dataset: &str, arch: Arch, seed: u64) -> Result<(), TestCaseError> {
+fn export_import<L: Layer<Scalar = f32>>(
+    dataset: &str,
+    arch: Arch,
+    seed: u64,
+) -> Result<(), TestCaseError> {
     use picogan_host::import::{export, import, ImportOptions};
     let dir = tempfile::tempdir().unwrap();
     let mut g = Box::new(L::ZEROED);

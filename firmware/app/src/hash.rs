@@ -18,7 +18,7 @@ pub fn update(digest: &mut Digest<'_, u32>, values: &[f32]) {
 }
 
 /// CRC-32 of every parameter of `net`, tensor by tensor in [`Layer::tensor`] order.
-pub fn crc32_layer<L: Layer>(net: &L) -> u32 {
+pub fn crc32_layer<L: Layer<Scalar = f32>>(net: &L) -> u32 {
     let mut digest = CRC32.digest();
     for i in 0..L::TENSORS {
         update(&mut digest, net.tensor(i));

@@ -259,7 +259,7 @@ where
 }
 
 /// Puts `opt` in the state `Adam::new(config)` has, in place.
-fn reset<L: Layer>(opt: &mut Adam<L>, config: AdamConfig) {
+fn reset<L: Layer<Scalar = f32>>(opt: &mut Adam<L>, config: AdamConfig) {
     opt.config = config;
     opt.m.zero();
     opt.v.zero();
