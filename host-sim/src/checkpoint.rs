@@ -648,7 +648,10 @@ impl Meta<'_, '_> {
             "small" => Arch::Small,
             "seed" => Arch::Seed,
             "tiny" => Arch::Tiny,
-            other => bail!("{shown}: metadata `arch` is `{other}`, not small, seed or tiny"),
+            "micro" => Arch::Micro,
+            other => {
+                bail!("{shown}: metadata `arch` is `{other}`, not small, seed, tiny or micro")
+            }
         };
         let g_loss = match self.text("g_loss")?.as_str() {
             "non-saturating" => GeneratorLoss::NonSaturating,

@@ -285,8 +285,20 @@ macro_rules! with_models {
                 const $X: usize = 2;
                 $body
             }
-            (_, Arch::Tiny) => {
-                anyhow::bail!("--arch tiny is a pair for 2-D points; use ring8 or grid25")
+            (2, Arch::Micro) => {
+                #[allow(dead_code)]
+                type $G = MicroPointsGenerator;
+                #[allow(dead_code)]
+                type $D = MicroPointsDiscriminator;
+                #[allow(dead_code)]
+                const $X: usize = 2;
+                $body
+            }
+            (_, Arch::Tiny | Arch::Micro) => {
+                anyhow::bail!(
+                    "--arch {} is a pair for 2-D points; use ring8 or grid25",
+                    $arch.name()
+                )
             }
             (2, Arch::Seed) => {
                 anyhow::bail!(

@@ -399,6 +399,7 @@ pub fn generator_of(file: &File<'_>, shown: &str) -> Result<GeneratorSource> {
         "small" => Arch::Small,
         "seed" => Arch::Seed,
         "tiny" => Arch::Tiny,
+        "micro" => Arch::Micro,
         other => bail!("{shown}: unknown architecture {other:?}"),
     };
     let width = data_width(&info.dataset)
