@@ -18,7 +18,7 @@
 //! floating point rounds every operation as IEEE 754 asks, as an FPU does; so every
 //! checksum must match.
 //!
-//! The Cortex-M0's full training run takes 445 billion instructions, over 20 minutes of
+//! The Cortex-M0's full training run takes 454 billion instructions, about 15 minutes of
 //! QEMU, so these tests train it for [`M0_STEPS`] steps against a desktop run of as many,
 //! and check on the desktop that the full run passes; `PICOGAN_M0_FULL=1` makes the
 //! device run all 8,000 steps instead.
@@ -29,7 +29,7 @@ use picogan_host::emulate::{self, Board, Program, Run};
 use picogan_host::hash;
 use picogan_host::train::{self, Quality, TrainOptions};
 
-/// Training steps of the Cortex-M0's run in the tests: a minute and a half of QEMU.
+/// Training steps of the Cortex-M0's run in the tests: about a minute of QEMU.
 const M0_STEPS: u32 = 500;
 
 /// What the figures a board logs may be, to catch a counter or a stack measurement gone
