@@ -2,9 +2,9 @@
 # Runs every check picogan has, from a fresh clone: formatting, lints, the core built for
 # Cortex-M4F and Cortex-M0, every test (unit tests, gradient checks, PyTorch golden
 # values, training runs scored by the public protocols), and the firmware: built for the
-# emulated board and the nRF52840-DK, run on QEMU and checked against the desktop bit for
-# bit. Sets up what it needs first, or stops with the command that installs what is
-# missing.
+# emulated boards (Cortex-M4F and Cortex-M0) and the nRF52840-DK, run on QEMU and checked
+# against the desktop bit for bit. Sets up what it needs first, or stops with the command
+# that installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,8 @@ rustup toolchain list | grep -q "^$toolchain" \
     || missing "Rust $toolchain" "rustup toolchain install $toolchain"
 rustup target add --toolchain "$toolchain" thumbv7em-none-eabihf thumbv6m-none-eabi
 rustup component add --toolchain "$toolchain" rustfmt clippy llvm-tools
-# The firmware runs on QEMU's Cortex-M4F; its defmt log is decoded by defmt-print.
+# The firmware runs on QEMU's Cortex-M4F and Cortex-M0; its defmt log is decoded by
+# defmt-print.
 if ! command -v qemu-system-arm >/dev/null; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
@@ -42,8 +43,8 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     cargo build -p picogan --release --target "$target"
 done
 
-step "firmware: formatting, lints and builds (QEMU mps2-an386, nRF52840-DK)"
-for dir in firmware firmware/nrf52840-dk; do
+step "firmware: formatting, lints and builds (QEMU mps2-an386 and microbit, nRF52840-DK)"
+for dir in firmware firmware/microbit firmware/nrf52840-dk; do
     (cd "$dir" && cargo fmt --check && cargo clippy --release -- -D warnings \
         && cargo build --release)
 done
@@ -54,5 +55,7 @@ cargo test --workspace --release
 (cd firmware/app && cargo test --target "$(rustc -vV | sed -n 's/^host: //p')")
 
 step "firmware on QEMU against the desktop: same samples, same trained weights"
-cargo run --release -q -p picogan-host -- emulate sample -- --n 4 --seed 2
+for board in mps2-an386 microbit; do
+    cargo run --release -q -p picogan-host -- emulate --board "$board" sample -- --n 4 --seed 2
+done
 cargo test --release -p picogan-tests --test firmware -- --ignored

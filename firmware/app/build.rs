@@ -9,7 +9,8 @@
 //! byte for byte.
 
 use picogan::models::{
-    PointsGenerator, SeedGenerator, SeedShapedGenerator, SmallGenerator, TinyPointsGenerator,
+    MicroPointsGenerator, PointsGenerator, SeedGenerator, SeedShapedGenerator, SmallGenerator,
+    TinyPointsGenerator,
 };
 use picogan::safetensors::{File, LoadOptions};
 use picogan::Layer;
@@ -63,6 +64,9 @@ fn run() -> Result<(), String> {
         ("ring8" | "grid25", "small") => check::<PointsGenerator>(&file, "PointsGenerator", 0),
         ("ring8" | "grid25", "tiny") => {
             check::<TinyPointsGenerator>(&file, "TinyPointsGenerator", 0)
+        }
+        ("ring8" | "grid25", "micro") => {
+            check::<MicroPointsGenerator>(&file, "MicroPointsGenerator", 0)
         }
         (d, a) => return Err(format!("{shown}: no firmware model for {d}/{a}")),
     }

@@ -674,7 +674,10 @@ impl Meta<'_, '_> {
             "small" => Arch::Small,
             "seed" => Arch::Seed,
             "tiny" => Arch::Tiny,
-            other => bail!("{shown}: metadata `arch` is `{other}`, not small, seed or tiny"),
+            "micro" => Arch::Micro,
+            other => {
+                bail!("{shown}: metadata `arch` is `{other}`, not small, seed, tiny or micro")
+            }
         };
         // checkpoints written before fixed-point training existed are f32 runs
         let arith = match self.file.metadata("arith") {

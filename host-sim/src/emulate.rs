@@ -1,11 +1,14 @@
-//! `picogan emulate`: builds a firmware program and runs it on QEMU's `mps2-an386`
-//! (Cortex-M4F), for users without a board; `--report` measures both programs.
+//! `picogan emulate`: builds a firmware program and runs it on an emulated board, QEMU's
+//! `mps2-an386` (Cortex-M4F) or `microbit` (Cortex-M0), for users without a board;
+//! `--report` measures both programs on both.
 //!
-//! The firmware is built with cargo in its own workspace (`firmware/`) and run through
-//! its cargo runner, `firmware/tools/qemu-run`, which starts QEMU with `-icount shift=0`
-//! and decodes the defmt log with `defmt-print`. The programs' exit status is QEMU's.
+//! The firmware is built with cargo in the board's workspace (`firmware/` for the
+//! mps2-an386, `firmware/microbit/`) and run through the cargo runner of both,
+//! `firmware/tools/qemu-run`, which starts QEMU with `-icount shift=0` and decodes the
+//! defmt log with `defmt-print`. The programs' exit status is QEMU's.
 
 use crate::resources::{self, Sections};
+use crate::train::Arch;
 use anyhow::{bail, ensure, Context, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +22,8 @@ pub enum Program {
     Sample,
     /// Trains a GAN on ring8 from scratch and scores it with the PacGAN protocol.
     Train,
+    /// Checks that the work counter counts executed instructions, on a loop of known length.
+    Calibrate,
 }
 
 impl Program {
@@ -27,12 +32,61 @@ impl Program {
         match self {
             Program::Sample => "sample",
             Program::Train => "train",
+            Program::Calibrate => "calibrate",
         }
     }
 }
 
-/// The package of the emulated board's programs.
-pub const QEMU_PACKAGE: &str = "picogan-qemu";
+/// An emulated board: a QEMU machine and the firmware package built for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Board {
+    /// QEMU's mps2-an386: a Cortex-M4 with single-precision FPU; the firmware takes 1 MiB
+    /// of its flash and 256 KiB of its RAM, as an nRF52840 has.
+    #[default]
+    #[value(name = "mps2-an386")]
+    Mps2An386,
+    /// QEMU's microbit: an nRF51822, a Cortex-M0 without FPU (f32 in software), 256 KiB of
+    /// flash and 16 KiB of RAM.
+    Microbit,
+}
+
+impl Board {
+    /// Every emulated board.
+    pub const ALL: [Board; 2] = [Board::Mps2An386, Board::Microbit];
+
+    /// QEMU's name for the machine, as `-machine` takes it.
+    pub fn machine(self) -> &'static str {
+        match self {
+            Board::Mps2An386 => "mps2-an386",
+            Board::Microbit => "microbit",
+        }
+    }
+
+    /// The board's firmware package.
+    pub fn package(self) -> &'static str {
+        match self {
+            Board::Mps2An386 => "picogan-qemu",
+            Board::Microbit => "picogan-microbit",
+        }
+    }
+
+    /// The package's workspace: the firmware's own, or one of its own beneath it.
+    pub fn workspace(self, firmware: &Path) -> PathBuf {
+        match self {
+            Board::Mps2An386 => firmware.to_path_buf(),
+            Board::Microbit => firmware.join("microbit"),
+        }
+    }
+
+    /// The pair the board's `train` program trains, for `picogan train --device-config`.
+    pub fn train_arch(self) -> Arch {
+        match self {
+            Board::Mps2An386 => Arch::Tiny,
+            Board::Microbit => Arch::Micro,
+        }
+    }
+}
+
 /// The package of the nRF52840-DK's programs, a workspace of its own in this directory
 /// under the firmware's.
 pub const BOARD_PACKAGE: &str = "picogan-nrf52840-dk";
@@ -145,11 +199,12 @@ impl Run {
     }
 }
 
-/// Runs the firmware ELF on QEMU with `args` as its command line; with `echo`, shows the
-/// log as it arrives.
-pub fn run(firmware: &Path, elf: &Path, args: &[String], echo: bool) -> Result<Run> {
+/// Runs the firmware ELF on `board` with `args` as its command line; with `echo`, shows
+/// the log as it arrives.
+pub fn run(firmware: &Path, board: Board, elf: &Path, args: &[String], echo: bool) -> Result<Run> {
     let started = Instant::now();
     let mut child = Command::new(firmware.join("tools/qemu-run"))
+        .arg(board.machine())
         .arg(elf)
         .args(args)
         .stdout(Stdio::piped())
@@ -177,60 +232,60 @@ pub fn run(firmware: &Path, elf: &Path, args: &[String], echo: bool) -> Result<R
     })
 }
 
-/// Builds `program` for the emulated board and runs it.
+/// Builds `program` for `board` and runs it there.
 pub fn build_and_run(
     firmware: &Path,
+    board: Board,
     program: Program,
     args: &[String],
     echo: bool,
 ) -> Result<Run> {
-    let elf = build(firmware, QEMU_PACKAGE, &[program.name()])?;
-    run(firmware, &elf[0], args, echo)
+    let elf = build(
+        &board.workspace(firmware),
+        board.package(),
+        &[program.name()],
+    )?;
+    run(firmware, board, &elf[0], args, echo)
 }
 
 /// One program's figures for the report.
 struct Measured {
-    label: &'static str,
+    label: String,
     sections: Sections,
     run: Option<Run>,
 }
 
-/// Builds and runs both programs on QEMU, builds them for the nRF52840-DK, and returns
-/// the resources table and the table of what fits which parts, in Markdown.
+/// Builds and runs both programs on both emulated boards, builds them for the
+/// nRF52840-DK, and returns the resources table and the table of what fits which parts, in
+/// Markdown.
 pub fn report(firmware: &Path) -> Result<String> {
-    let qemu = build(firmware, QEMU_PACKAGE, &["sample", "train"])?;
-    let board = build(
-        &firmware.join(BOARD_DIR),
-        BOARD_PACKAGE,
-        &["sample", "train"],
-    )?;
+    let programs = [Program::Sample, Program::Train];
+    let names = programs.map(Program::name);
     let mut rows = Vec::new();
-    for (program, elf) in [Program::Sample, Program::Train].into_iter().zip(&qemu) {
-        eprintln!("running {} on QEMU…", program.name());
-        let r = run(firmware, elf, &[], false)?;
-        if r.status != 0 {
-            bail!(
-                "{} exited with status {} on QEMU; its log:\n{}",
-                program.name(),
-                r.status,
-                r.log.join("\n")
-            );
+    for board in Board::ALL {
+        let elves = build(&board.workspace(firmware), board.package(), &names)?;
+        for (program, elf) in programs.into_iter().zip(&elves) {
+            let (name, machine) = (program.name(), board.machine());
+            eprintln!("running {name} on QEMU {machine}…");
+            let r = run(firmware, board, elf, &[], false)?;
+            if r.status != 0 {
+                bail!(
+                    "{name} exited with status {} on QEMU {machine}; its log:\n{}",
+                    r.status,
+                    r.log.join("\n")
+                );
+            }
+            rows.push(Measured {
+                label: format!("`{name}`, QEMU {machine}"),
+                sections: resources::sections(elf)?,
+                run: Some(r),
+            });
         }
-        rows.push(Measured {
-            label: match program {
-                Program::Sample => "`sample`, QEMU mps2-an386",
-                Program::Train => "`train`, QEMU mps2-an386",
-            },
-            sections: resources::sections(elf)?,
-            run: Some(r),
-        });
     }
-    for (label, elf) in ["`sample`, nRF52840-DK", "`train`, nRF52840-DK"]
-        .into_iter()
-        .zip(&board)
-    {
+    let board = build(&firmware.join(BOARD_DIR), BOARD_PACKAGE, &names)?;
+    for (name, elf) in names.into_iter().zip(&board) {
         rows.push(Measured {
-            label,
+            label: format!("`{name}`, nRF52840-DK"),
             sections: resources::sections(elf)?,
             run: None,
         });

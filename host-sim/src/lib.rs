@@ -238,9 +238,9 @@ macro_rules! with_models {
         match ($x, $arch) {
             (2, Arch::Small) => {
                 #[allow(dead_code)]
-                type $G = PointsGeneratorOf<$S>;
+                type $G = PointsGeneratorW<POINTS_WIDTH, $S>;
                 #[allow(dead_code)]
-                type $D = PointsDiscriminatorOf<$S>;
+                type $D = PointsDiscriminatorW<POINTS_WIDTH, $S>;
                 #[allow(dead_code)]
                 const $X: usize = 2;
                 $body
@@ -283,15 +283,27 @@ macro_rules! with_models {
             }
             (2, Arch::Tiny) => {
                 #[allow(dead_code)]
-                type $G = TinyPointsGeneratorOf<$S>;
+                type $G = PointsGeneratorW<TINY_WIDTH, $S>;
                 #[allow(dead_code)]
-                type $D = TinyPointsDiscriminatorOf<$S>;
+                type $D = PointsDiscriminatorW<TINY_WIDTH, $S>;
                 #[allow(dead_code)]
                 const $X: usize = 2;
                 $body
             }
-            (_, Arch::Tiny) => {
-                anyhow::bail!("--arch tiny is a pair for 2-D points; use ring8 or grid25")
+            (2, Arch::Micro) => {
+                #[allow(dead_code)]
+                type $G = PointsGeneratorW<MICRO_WIDTH, $S>;
+                #[allow(dead_code)]
+                type $D = PointsDiscriminatorW<MICRO_WIDTH, $S>;
+                #[allow(dead_code)]
+                const $X: usize = 2;
+                $body
+            }
+            (_, Arch::Tiny | Arch::Micro) => {
+                anyhow::bail!(
+                    "--arch {} is a pair for 2-D points; use ring8 or grid25",
+                    $arch.name()
+                )
             }
             (2, Arch::Seed) => {
                 anyhow::bail!(

@@ -33,8 +33,9 @@ enum Command {
     /// weights, int32 biases, activation ranges calibrated on its own samples), write it and
     /// print its error against the f32 Generator; `picogan sample` draws from the file.
     Quantize(QuantizeArgs),
-    /// Build a firmware program and run it on an emulated Cortex-M4F (QEMU's mps2-an386),
-    /// showing its decoded log; or measure both programs with --report.
+    /// Build a firmware program and run it on an emulated board (QEMU's mps2-an386, a
+    /// Cortex-M4F, or microbit, a Cortex-M0), showing its decoded log; or measure both
+    /// programs on both boards with --report.
     Emulate(EmulateArgs),
 }
 
@@ -44,9 +45,9 @@ struct TrainArgs {
     /// /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz).
     #[arg(long, default_value = "digits")]
     dataset: Dataset,
-    /// Network pair.
-    #[arg(long, value_enum, default_value_t = Arch::Small)]
-    arch: Arch,
+    /// Network pair [default: small; tiny with --device-config].
+    #[arg(long, value_enum)]
+    arch: Option<Arch>,
     /// Arithmetic of training: f32, or q16 (Q16.16 fixed point, saturating, as on a
     /// microcontroller without a floating-point unit). The weights files are F32 either way.
     #[arg(long, value_enum, default_value_t = Arith::F32)]
@@ -102,11 +103,13 @@ struct TrainArgs {
     )]
     resume: Option<PathBuf>,
     /// Train exactly as the firmware's `train` program does on the device: ring8, the tiny
-    /// pair, its steps, batch and learning rates. Only --seed, --arith and --out go with it.
+    /// pair (--arch micro: the pair of the 16 KiB Cortex-M0), its steps, batch and learning
+    /// rates. Only --arch, --arith, --seed, --out and --steps (as `train -- --steps N` on the
+    /// device) go with it.
     #[arg(
         long,
         conflicts_with_all = [
-            "dataset", "arch", "steps", "batch", "d_steps", "lr_g", "lr_d", "beta1",
+            "dataset", "batch", "d_steps", "lr_g", "lr_d", "beta1",
             "schedule", "minimax",
         ]
     )]
@@ -206,9 +209,13 @@ struct EmulateArgs {
     /// Firmware program to run.
     #[arg(value_enum, required_unless_present = "report")]
     program: Option<picogan_host::emulate::Program>,
-    /// Build and run both programs, then print their flash, RAM, stack and cost per sample
-    /// and per training step as a Markdown table, with what fits which parts.
-    #[arg(long, conflicts_with = "program")]
+    /// The emulated board.
+    #[arg(long, value_enum, default_value_t = picogan_host::emulate::Board::Mps2An386)]
+    board: picogan_host::emulate::Board,
+    /// Build and run both programs on both boards, then print their flash, RAM, stack and
+    /// cost per sample and per training step as a Markdown table, with what fits which
+    /// parts.
+    #[arg(long, conflicts_with_all = ["program", "board"])]
     report: bool,
     /// The firmware workspace [default: firmware/ of the source tree picogan was built from].
     #[arg(long)]
@@ -433,8 +440,10 @@ fn emulate_command(a: EmulateArgs) -> Result<ExitCode> {
         print!("{}", emulate::report(&firmware)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let program = a.program.context("name a program: sample or train")?;
-    let run = emulate::build_and_run(&firmware, program, &a.args, true)?;
+    let program = a
+        .program
+        .context("name a program: sample, train or calibrate")?;
+    let run = emulate::build_and_run(&firmware, a.board, program, &a.args, true)?;
     // the firmware's own exit status, as QEMU returned it
     Ok(ExitCode::from(u8::try_from(run.status).unwrap_or(1)))
 }
@@ -446,10 +455,18 @@ fn train_command(a: TrainArgs) -> Result<()> {
         o.steps = a.steps.unwrap_or(o.steps);
         o
     } else if a.device_config {
-        TrainOptions::ring8_device()
+        let arch = a.arch.unwrap_or(Arch::Tiny);
+        anyhow::ensure!(
+            matches!(arch, Arch::Tiny | Arch::Micro),
+            "the firmware trains the tiny or the micro pair, not {}",
+            arch.name()
+        );
+        let mut o = TrainOptions::ring8_device(arch);
+        o.steps = a.steps.unwrap_or(o.steps);
+        o
     } else {
         let mut o = TrainOptions::for_dataset(a.dataset.clone());
-        o.arch = a.arch;
+        o.arch = a.arch.unwrap_or(Arch::Small);
         o.steps = a.steps.unwrap_or(o.steps);
         o.batch = a.batch.unwrap_or(o.batch);
         o.d_steps = a.d_steps;

@@ -5,15 +5,15 @@
 use anyhow::{Context, Result};
 use object::{Object, ObjectSection, SectionFlags, SectionKind};
 use picogan::models::{
-    PointsDiscriminator, PointsGenerator, SeedDiscriminator, SeedGenerator,
-    SeedShapedDiscriminator, SeedShapedGenerator, SmallDiscriminator, SmallGenerator,
-    TinyPointsDiscriminator, TinyPointsGenerator,
+    MicroPointsDiscriminator, MicroPointsGenerator, PointsDiscriminator, PointsGenerator,
+    SeedDiscriminator, SeedGenerator, SeedShapedDiscriminator, SeedShapedGenerator,
+    SmallDiscriminator, SmallGenerator, TinyPointsDiscriminator, TinyPointsGenerator,
 };
 use picogan::optim::Adam;
 use picogan::{Gan, Layer};
 use std::path::Path;
 
-/// Start of RAM on both boards (the Cortex-M SRAM region); code and read-only data lie
+/// Start of RAM on every board here (the Cortex-M SRAM region); code and read-only data lie
 /// below it, in flash.
 const RAM_START: u64 = 0x2000_0000;
 
@@ -53,13 +53,18 @@ pub fn sections(path: &Path) -> Result<Sections> {
     Ok(s)
 }
 
-/// RAM kept free for everything besides a model: the program's stack frames, the log's
-/// buffers and the runtime's statics. The firmware's programs take 2.5 to 3.7 KiB of RAM
-/// beyond their model's figures (see firmware/README.md), so 8 KiB leaves room.
+/// RAM kept free, when sampling, for everything besides a model: the program's stack
+/// frames, the log's buffers and the runtime's statics. `sample` takes 4.7 KiB of RAM
+/// beyond its model's figure, most of it the weights file's check (see
+/// firmware/README.md), so 8 KiB leaves room.
 pub const RESERVE: usize = 8 * 1024;
 
+/// RAM kept free, when training, for everything besides the training state: `train` takes
+/// 1.8 to 2.5 KiB beyond it (see firmware/README.md), so 4 KiB leaves room.
+pub const TRAIN_RESERVE: usize = 4 * 1024;
+
 /// RAM sizes of common microcontroller parts, bytes.
-pub const PARTS: [usize; 3] = [64 * 1024, 128 * 1024, 256 * 1024];
+pub const PARTS: [usize; 4] = [16 * 1024, 64 * 1024, 128 * 1024, 256 * 1024];
 
 /// One model pair's memory needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,9 +100,10 @@ impl ModelMemory {
         }
     }
 
-    /// What a part with `ram` bytes of RAM can do with this pair, keeping [`RESERVE`].
+    /// What a part with `ram` bytes of RAM can do with this pair, keeping
+    /// [`TRAIN_RESERVE`] to train and [`RESERVE`] to sample.
     pub fn fits(&self, ram: usize) -> &'static str {
-        if self.train_ram + RESERVE <= ram {
+        if self.train_ram + TRAIN_RESERVE <= ram && self.sample_ram + RESERVE <= ram {
             "train and sample"
         } else if self.sample_ram + RESERVE <= ram {
             "sample"
@@ -110,6 +116,9 @@ impl ModelMemory {
 /// The core's model pairs, smallest first.
 pub fn models() -> Vec<ModelMemory> {
     vec![
+        ModelMemory::of::<MicroPointsGenerator, MicroPointsDiscriminator>(
+            "micro, 2-D points (the Cortex-M0's ring8)",
+        ),
         ModelMemory::of::<TinyPointsGenerator, TinyPointsDiscriminator>(
             "tiny, 2-D points (the device's ring8)",
         ),
@@ -167,8 +176,8 @@ mod tests {
         // both networks' activation caches, and a few vectors and settings (under 256 B)
         let m = &models()[0];
         let params = m.params.0 + m.params.1;
-        let caches = std::mem::size_of::<<TinyPointsGenerator as Layer>::Cache>()
-            + std::mem::size_of::<<TinyPointsDiscriminator as Layer>::Cache>();
+        let caches = std::mem::size_of::<<MicroPointsGenerator as Layer>::Cache>()
+            + std::mem::size_of::<<MicroPointsDiscriminator as Layer>::Cache>();
         assert!(m.train_ram >= 16 * params + caches, "{m:?}");
         assert!(m.train_ram < 16 * params + caches + 256, "{m:?}");
         assert_eq!(m.sample_flash, 4 * m.params.0);
@@ -179,5 +188,8 @@ mod tests {
         let seed = models().into_iter().last().unwrap();
         assert_eq!(seed.fits(256 * 1024), "sample");
         assert_eq!(models()[0].fits(64 * 1024), "train and sample");
+        // the micro pair trains in 16 KiB, the tiny one does not
+        assert_eq!(models()[0].fits(16 * 1024), "train and sample");
+        assert_eq!(models()[1].fits(16 * 1024), "sample");
     }
 }

@@ -79,8 +79,11 @@ pub enum Arch {
     /// The seed model's shape: 100 → 128 (ReLU) → X (Tanh), and X → 128 (ReLU) → 1.
     Seed,
     /// Under a thousand parameters per network, for 2-D points: the pair the firmware
-    /// trains on the device.
+    /// trains on parts with 64 KiB of RAM or more (2 → 24 → 24 → 2 and 2 → 24 → 24 → 1).
     Tiny,
+    /// Under 400 parameters per network, for 2-D points: the pair the firmware trains on
+    /// parts with 16 KiB of RAM (2 → 16 → 16 → 2 and 2 → 16 → 16 → 1).
+    Micro,
 }
 
 impl Arch {
@@ -90,6 +93,7 @@ impl Arch {
             Arch::Small => "small",
             Arch::Seed => "seed",
             Arch::Tiny => "tiny",
+            Arch::Micro => "micro",
         }
     }
 }
@@ -244,11 +248,12 @@ impl TrainOptions {
         }
     }
 
-    /// The run the firmware's `train` program makes on the device: ring8 with the tiny
-    /// pair and [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE). Both end with the same
-    /// weights, bit for bit.
-    pub fn ring8_device() -> Self {
-        Self::from_recipe(Dataset::Ring8, Arch::Tiny, &picogan::recipe::RING8_DEVICE)
+    /// The run the firmware's `train` program makes on the device: ring8 with the pair
+    /// `arch` (tiny, or micro on 16 KiB parts) and
+    /// [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE). Both end with the same weights, bit
+    /// for bit.
+    pub fn ring8_device(arch: Arch) -> Self {
+        Self::from_recipe(Dataset::Ring8, arch, &picogan::recipe::RING8_DEVICE)
     }
 }
 

@@ -429,6 +429,7 @@ pub fn arch_and_width(info: &ModelInfo, shown: &str) -> Result<(crate::train::Ar
         "small" => Arch::Small,
         "seed" => Arch::Seed,
         "tiny" => Arch::Tiny,
+        "micro" => Arch::Micro,
         other => bail!("{shown}: unknown architecture {other:?}"),
     };
     let width = data_width(&info.dataset)

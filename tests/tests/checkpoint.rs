@@ -3,8 +3,8 @@
 //! be resumed are refused with a reason.
 
 use picogan::models::{
-    PointsDiscriminator, PointsGenerator, TinyPointsDiscriminator, TinyPointsDiscriminatorOf,
-    TinyPointsGenerator, TinyPointsGeneratorOf,
+    PointsDiscriminator, PointsDiscriminatorW, PointsGenerator, PointsGeneratorW,
+    TinyPointsDiscriminator, TinyPointsGenerator, TINY_WIDTH,
 };
 use picogan::{GeneratorLoss, Layer, Q16};
 use picogan_host::checkpoint::{self, Checkpoint};
@@ -177,7 +177,7 @@ fn a_resumed_fixed_point_run_ends_bit_for_bit_too() {
         arith: Arith::Q16,
         ..tiny(out)
     };
-    check_resume::<TinyPointsGeneratorOf<Q16>, TinyPointsDiscriminatorOf<Q16>>(
+    check_resume::<PointsGeneratorW<TINY_WIDTH, Q16>, PointsDiscriminatorW<TINY_WIDTH, Q16>>(
         opts,
         &[500, 901],
         &dir,

@@ -1,43 +1,93 @@
-//! The firmware on an emulated Cortex-M4F against the desktop program: the same samples
-//! and the same trained weights, bit for bit.
+//! The firmware on the emulated boards against the desktop program: the same samples and
+//! the same trained weights, bit for bit, on a Cortex-M4F with its FPU (QEMU's mps2-an386)
+//! and on a Cortex-M0 computing f32 in software (QEMU's microbit).
 //!
-//! Each test builds a firmware program (the workspace in `firmware/`, for
-//! thumbv7em-none-eabihf) and runs it on QEMU's mps2-an386 through `firmware/tools/qemu-run`,
-//! exactly as `picogan emulate` does. They need `qemu-system-arm`, `defmt-print` and the
-//! thumbv7em-none-eabihf target, which `tools/test.sh` installs, so a plain `cargo test`
-//! skips them; run them with
+//! Each test builds a firmware program (the workspace in `firmware/` for the mps2-an386,
+//! `firmware/microbit/` for the microbit) and runs it on QEMU through
+//! `firmware/tools/qemu-run`, exactly as `picogan emulate --board BOARD` does. They need
+//! `qemu-system-arm`, `defmt-print` and the thumbv7em-none-eabihf and thumbv6m-none-eabi
+//! targets, which `tools/test.sh` installs, so a plain `cargo test` skips them; run them
+//! with
 //!
 //! ```text
 //! cargo test --release -p picogan-tests --test firmware -- --ignored
 //! ```
 //!
-//! Agreement is exact: both sides run the same core code on IEEE 754 single precision,
-//! with no fused multiply-adds and libm's own functions, so every checksum must match.
+//! Agreement is exact: all three run the same core code on IEEE 754 single precision,
+//! with no fused multiply-adds and libm's own functions, and the Cortex-M0's software
+//! floating point rounds every operation as IEEE 754 asks, as an FPU does; so every
+//! checksum must match.
+//!
+//! The Cortex-M0's full training run takes 454 billion instructions, about 15 minutes of
+//! QEMU, so these tests train it for [`M0_STEPS`] steps against a desktop run of as many,
+//! and check on the desktop that the full run passes; `PICOGAN_M0_FULL=1` makes the
+//! device run all 8,000 steps instead.
 
 use picogan::models::SmallGenerator;
 use picogan::Layer;
-use picogan_host::emulate::{self, Program, Run};
+use picogan_host::emulate::{self, Board, Program, Run};
 use picogan_host::hash;
 use picogan_host::train::{self, Quality, TrainOptions};
 
-/// Builds and runs `program` on QEMU with `args`; fails the test if it cannot.
-fn emulate(program: Program, args: &[&str]) -> Run {
+/// Training steps of the Cortex-M0's run in the tests: about a minute of QEMU.
+const M0_STEPS: u32 = 500;
+
+/// What the figures a board logs may be, to catch a counter or a stack measurement gone
+/// wrong; they are measured, so the bounds are loose.
+struct Bounds {
+    /// Instructions per sample of the 5,248-weight digits Generator: at least one per
+    /// weight.
+    per_sample: std::ops::Range<u64>,
+    /// Instructions per training step of the board's ring8 pair.
+    per_step: std::ops::Range<u64>,
+    /// The board's RAM, which the stack must stay well within.
+    ram: u64,
+}
+
+fn bounds(board: Board) -> Bounds {
+    match board {
+        // 42,535 per sample and 2.9 million per step when measured
+        Board::Mps2An386 => Bounds {
+            per_sample: 5_248..1_000_000,
+            per_step: 1_000_000..20_000_000,
+            ram: 256 * 1024,
+        },
+        // f32 in software costs some 30 times as many instructions: 1.23 million per
+        // sample when measured
+        Board::Microbit => Bounds {
+            per_sample: 100_000..5_000_000,
+            per_step: 10_000_000..200_000_000,
+            ram: 16 * 1024,
+        },
+    }
+}
+
+/// Builds and runs `program` on `board` with `args`; fails the test if it cannot.
+fn emulate(board: Board, program: Program, args: &[&str]) -> Run {
     let firmware = emulate::firmware_dir(None).unwrap();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    emulate::build_and_run(&firmware, program, &args, false).unwrap()
+    emulate::build_and_run(&firmware, board, program, &args, false).unwrap()
 }
 
 fn log_of(run: &Run) -> String {
     run.log.join("\n")
 }
 
-#[test]
-#[ignore = "needs QEMU; see the module documentation"]
-fn sample_draws_the_desktops_samples_bit_for_bit() {
+/// The peak stack a run logged, checked to be plausible for `board`.
+fn check_stack(run: &Run, board: Board) {
+    let stack = run.measured("stack_peak").unwrap_or(0);
+    assert!(
+        (64..bounds(board).ram / 2).contains(&stack),
+        "stack peak {stack} B on {board:?}"
+    );
+}
+
+/// `sample` on `board` draws the samples the desktop draws.
+fn check_sample(board: Board) {
     // a seed and count other than the defaults, to check the command line reaches the
     // firmware
     let (n, seed) = (16, 7);
-    let run = emulate(Program::Sample, &["--n", "16", "--seed", "7"]);
+    let run = emulate(board, Program::Sample, &["--n", "16", "--seed", "7"]);
     assert_eq!(run.status, 0, "{}", log_of(&run));
     assert!(
         run.log.iter().any(|l| l.contains("16 samples, seed 7")),
@@ -58,28 +108,34 @@ fn sample_draws_the_desktops_samples_bit_for_bit() {
     assert_eq!(
         got,
         Some(want),
-        "device crc32 {got:x?}, desktop {want:#010x}\n{}",
+        "{board:?} crc32 {got:x?}, desktop {want:#010x}\n{}",
         log_of(&run)
     );
 
-    // the cost figures are there and plausible: a forward pass of 5,248 weights takes
-    // more than one instruction per weight; the stack stays far below its 250 KiB
     let per_sample = run.measured("per_sample").unwrap_or(0);
     assert!(
-        (5_248..1_000_000).contains(&per_sample),
-        "{per_sample} instructions per sample"
+        bounds(board).per_sample.contains(&per_sample),
+        "{per_sample} instructions per sample on {board:?}"
     );
-    let stack = run.measured("stack_peak").unwrap_or(0);
-    assert!((256..64 * 1024).contains(&stack), "stack peak {stack} B");
+    check_stack(&run, board);
 }
 
-#[test]
-#[ignore = "needs QEMU; see the module documentation"]
-fn training_ends_with_the_desktops_weights_and_passes_the_protocol() {
-    let run = emulate(Program::Train, &[]);
-    let desktop = train::train(&TrainOptions::ring8_device()).unwrap();
+/// `train` on `board` for `steps` (the recipe's 8,000 when `None`) ends with the weights
+/// the desktop's run of the same pair ends with, and with the same verdict; the full run
+/// passes the protocol.
+fn check_training(board: Board, steps: Option<u32>) {
+    let full = TrainOptions::ring8_device(board.train_arch());
+    let run = match steps {
+        Some(n) => emulate(board, Program::Train, &["--steps", &n.to_string()]),
+        None => emulate(board, Program::Train, &[]),
+    };
+    let desktop = train::train(&TrainOptions {
+        steps: steps.unwrap_or(full.steps),
+        ..full.clone()
+    })
+    .unwrap();
 
-    // the same weights after the same 8,000 steps
+    // the same weights after the same steps
     let log = log_of(&run);
     let g = run.checksum_after("weights crc32: generator ");
     let d = run.checksum_after("discriminator ");
@@ -89,7 +145,8 @@ fn training_ends_with_the_desktops_weights_and_passes_the_protocol() {
             Some(desktop.weights_crc32.generator),
             Some(desktop.weights_crc32.discriminator)
         ),
-        "device crc32 (generator, discriminator) {g:x?} {d:x?}, desktop {:#010x} {:#010x}\n{log}",
+        "{board:?} crc32 (generator, discriminator) {g:x?} {d:x?}, desktop {:#010x} {:#010x}\n\
+         {log}",
         desktop.weights_crc32.generator,
         desktop.weights_crc32.discriminator
     );
@@ -104,17 +161,69 @@ fn training_ends_with_the_desktops_weights_and_passes_the_protocol() {
     );
     assert!(
         run.log.iter().any(|l| l.contains(&want)),
-        "no `{want}` in the device log:\n{log}"
+        "no `{want}` in the {board:?} log:\n{log}"
     );
 
-    // and they pass the firmware's mark, so the program exits 0
-    assert!(q.modes_captured >= 7, "{q:?}");
-    assert_eq!(run.status, 0, "{log}");
+    // the device's verdict is the desktop's: status 0 when the mark is reached, else 1
+    let passed = q.modes_captured >= 7;
+    assert_eq!(run.status, if passed { 0 } else { 1 }, "{log}");
+    // and the full run reaches it: here, or on the desktop, which the device follows bit
+    // for bit
+    if steps.is_some() {
+        let Quality::Points { generated: q, .. } = train::train(&full).unwrap().quality else {
+            panic!("ring8 is scored as points")
+        };
+        assert!(q.modes_captured >= 7, "the full run on the desktop: {q:?}");
+    } else {
+        assert!(passed, "{q:?}");
+    }
     let per_step = run.measured("per_step").unwrap_or(0);
     assert!(
-        (1_000_000..20_000_000).contains(&per_step),
-        "{per_step} instructions per step"
+        bounds(board).per_step.contains(&per_step),
+        "{per_step} instructions per step on {board:?}"
     );
+    check_stack(&run, board);
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn sample_draws_the_desktops_samples_bit_for_bit_on_the_cortex_m4f() {
+    check_sample(Board::Mps2An386);
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn sample_draws_the_desktops_samples_bit_for_bit_on_the_cortex_m0() {
+    check_sample(Board::Microbit);
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn training_ends_with_the_desktops_weights_on_the_cortex_m4f() {
+    check_training(Board::Mps2An386, None);
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn training_ends_with_the_desktops_weights_on_the_cortex_m0() {
+    let full = std::env::var_os("PICOGAN_M0_FULL").is_some_and(|v| v == "1");
+    check_training(Board::Microbit, (!full).then_some(M0_STEPS));
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn the_work_counters_count_executed_instructions() {
+    // a loop of known length, measured on each board: the program checks the figure and
+    // exits 1 when it is off
+    for board in Board::ALL {
+        let run = emulate(board, Program::Calibrate, &[]);
+        assert_eq!(run.status, 0, "{board:?}:\n{}", log_of(&run));
+        assert!(
+            run.measured("loop_difference").is_some(),
+            "{}",
+            log_of(&run)
+        );
+    }
 }
 
 #[test]
@@ -122,11 +231,13 @@ fn training_ends_with_the_desktops_weights_and_passes_the_protocol() {
 fn a_failing_firmware_fails_the_run() {
     // the exit status travels from the firmware through QEMU and the runner: an unknown
     // option ends `sample` with status 2
-    let run = emulate(Program::Sample, &["--bogus"]);
-    assert_eq!(run.status, 2, "{}", log_of(&run));
-    assert!(
-        run.log.iter().any(|l| l.contains("unknown option --bogus")),
-        "{}",
-        log_of(&run)
-    );
+    for board in Board::ALL {
+        let run = emulate(board, Program::Sample, &["--bogus"]);
+        assert_eq!(run.status, 2, "{board:?}:\n{}", log_of(&run));
+        assert!(
+            run.log.iter().any(|l| l.contains("unknown option --bogus")),
+            "{}",
+            log_of(&run)
+        );
+    }
 }

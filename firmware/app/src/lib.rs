@@ -5,7 +5,8 @@
 //! with the PacGAN protocol. Both reach hardware only through the traits a board hands
 //! them in a [`Board`]: an embedded-hal [`OutputPin`] for a status LED, a [`DelayNs`], a
 //! [`WorkCounter`] for cost figures, and `rand_core` generators for randomness. Each
-//! board crate (`picogan-qemu`, `picogan-nrf52840-dk`) builds those and calls in here.
+//! board crate (`picogan-qemu`, `picogan-microbit`, `picogan-nrf52840-dk`) builds those
+//! and calls in here.
 //!
 //! The log goes through defmt; its lines starting `measured` and the checksum lines are
 //! read back by `picogan emulate --report` and by the host–device tests, so their form is
@@ -18,6 +19,8 @@
 #![warn(missing_docs)]
 
 pub mod args;
+#[cfg(target_arch = "arm")]
+pub mod calibrate;
 pub mod hash;
 pub mod model;
 pub mod sample;

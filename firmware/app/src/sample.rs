@@ -6,11 +6,13 @@
 //! the same samples, bit for bit, as `picogan sample --seed`.
 
 use crate::model::{self, Generator, ARCH, DATASET, FILE, IMAGE_SIDE};
-use crate::{hash, show, Board, WorkCounter};
+use crate::{hash, show, Board, Outcome, WorkCounter};
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::OutputPin;
+use picogan::streams::{stream_seed, Stream};
 use picogan::{noise, Layer, Vector};
-use rand_core::Rng;
+use rand_core::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro128PlusPlus;
 
 /// Samples drawn when the command line does not say: one line of digits.
 pub const DEFAULT_N: u32 = 8;
@@ -30,6 +32,25 @@ pub struct SampleReport {
     pub crc32: u32,
     /// Work per sample (noise and forward pass), in the counter's unit.
     pub work_per_sample: u32,
+}
+
+/// Everything a board's `sample` program does between start-up and exit: draws `n`
+/// samples with noise from the sample stream of `seed`, seeded as the desktop seeds it,
+/// and blinks the LED with the outcome (a refused weights file fails).
+pub fn run_and_signal<LED, DELAY, C>(board: &mut Board<LED, DELAY, C>, n: u32, seed: u64) -> Outcome
+where
+    LED: OutputPin,
+    DELAY: DelayNs,
+    C: WorkCounter,
+{
+    defmt::info!("sample: {=u32} samples, seed {=u64}", n, seed);
+    let mut rng = Xoshiro128PlusPlus::seed_from_u64(stream_seed(seed, Stream::Sample));
+    let outcome = match run(board, &mut rng, n) {
+        Some(_) => Outcome::Pass,
+        None => Outcome::Fail,
+    };
+    board.blink(outcome == Outcome::Pass);
+    outcome
 }
 
 /// Checks the embedded weights file, then draws `n` samples from its Generator with noise

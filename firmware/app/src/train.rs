@@ -1,8 +1,10 @@
 //! The `train` program: trains a GAN on ring8 from scratch, in f32, then scores its
 //! Generator with the PacGAN protocol on the device.
 //!
-//! The run is [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE) with the tiny pair
-//! ([`TinyPointsGenerator`], [`TinyPointsDiscriminator`]). It draws from four streams,
+//! The run is [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE) with a pair of 2-D point
+//! networks whose hidden width `W` the board chooses to fit its RAM
+//! ([`PointsGeneratorW`], [`PointsDiscriminatorW`]): [`TINY_WIDTH`] on parts with 64 KiB
+//! or more, [`MICRO_WIDTH`] on 16 KiB ones. It draws from four streams,
 //! used as the desktop uses them: `init` for the weights, `data` for the real points,
 //! `noise` for the training noise and `sample` for the points that are scored. Seeded
 //! like the desktop's streams (`Xoshiro128PlusPlus` from `stream_seed(seed, stream)`), the
@@ -12,7 +14,9 @@ use crate::{hash, Board, Outcome, WorkCounter};
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::OutputPin;
 use picogan::mixture::{Mixture, PointsReport, POINTS_EVAL};
-use picogan::models::{TinyPointsDiscriminator, TinyPointsGenerator};
+use picogan::models::{PointsDiscriminatorW, PointsGeneratorW};
+#[cfg(doc)]
+use picogan::models::{MICRO_WIDTH, TINY_WIDTH};
 use picogan::optim::{Adam, AdamConfig, Optimizer};
 use picogan::recipe::Recipe;
 use picogan::streams::{stream_seed, Stream};
@@ -20,12 +24,12 @@ use picogan::{noise, Gan, Init, Layer};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro128PlusPlus;
 
-/// The Generator trained on the device.
-pub type TrainG = TinyPointsGenerator;
-/// The Discriminator trained on the device.
-pub type TrainD = TinyPointsDiscriminator;
+/// The Generator trained on the device, with hidden layers of `W`.
+pub type TrainG<const W: usize> = PointsGeneratorW<W>;
+/// The Discriminator trained on the device, with hidden layers of `W`.
+pub type TrainD<const W: usize> = PointsDiscriminatorW<W>;
 /// Both networks, their gradients and their Adam moments: the whole training state.
-pub type DeviceGan = Gan<TrainG, TrainD, Adam<TrainG>, Adam<TrainD>>;
+pub type DeviceGan<const W: usize> = Gan<TrainG<W>, TrainD<W>, Adam<TrainG<W>>, Adam<TrainD<W>>>;
 
 /// The pass mark: at least 7 of the 8 modes captured (PacGAN's "modes" figure).
 pub const MIN_MODES: usize = 7;
@@ -48,10 +52,10 @@ const ZERO_ADAM: AdamConfig = AdamConfig {
 /// A [`DeviceGan`] whose every byte is zero, Adam settings included: a constant, so that a
 /// `static` can hold it without building it on the stack first, and all zero, so that the
 /// linker puts it in `.bss` and it takes no flash. [`run`] sets the recipe's settings.
-pub const fn new_gan() -> DeviceGan {
+pub const fn new_gan<const W: usize>() -> DeviceGan<W> {
     Gan::new(
-        TrainG::ZEROED,
-        TrainD::ZEROED,
+        TrainG::<W>::ZEROED,
+        TrainD::<W>::ZEROED,
         Adam::new(ZERO_ADAM),
         Adam::new(ZERO_ADAM),
     )
@@ -98,9 +102,9 @@ pub struct TrainReport {
 /// Everything a board's `train` program does between start-up and exit: seeds the
 /// streams from `recipe.seed`, runs [`run`], and blinks the LED with the outcome (a
 /// diverged run fails).
-pub fn run_and_signal<LED, DELAY, C>(
+pub fn run_and_signal<LED, DELAY, C, const W: usize>(
     board: &mut Board<LED, DELAY, C>,
-    gan: &mut DeviceGan,
+    gan: &mut DeviceGan<W>,
     recipe: &Recipe,
 ) -> Outcome
 where
@@ -120,9 +124,9 @@ where
 
 /// Trains `gan` with `recipe` from scratch and scores it; logs progress, figures and
 /// cost. `Err` holds the step at which training diverged (a loss became NaN or infinite).
-pub fn run<LED, DELAY, C, R>(
+pub fn run<LED, DELAY, C, R, const W: usize>(
     board: &mut Board<LED, DELAY, C>,
-    gan: &mut DeviceGan,
+    gan: &mut DeviceGan<W>,
     streams: &mut Streams<R>,
     recipe: &Recipe,
 ) -> Result<TrainReport, u32>
@@ -134,10 +138,12 @@ where
 {
     let mix = Mixture::ring8();
     defmt::info!(
-        "training on ring8: G {=usize} and D {=usize} parameters, {=usize} B of training state",
-        TrainG::PARAMS,
-        TrainD::PARAMS,
-        core::mem::size_of::<DeviceGan>()
+        "training on ring8: hidden width {=usize}, G {=usize} and D {=usize} parameters, \
+         {=usize} B of training state",
+        W,
+        TrainG::<W>::PARAMS,
+        TrainD::<W>::PARAMS,
+        core::mem::size_of::<DeviceGan<W>>()
     );
     defmt::info!(
         "{=u32} steps of batch {=u32}, Adam lr {=f32} beta1 {=f32}, half-linear decay",
@@ -267,9 +273,9 @@ fn reset<L: Layer<Scalar = f32>>(opt: &mut Adam<L>, config: AdamConfig) {
 }
 
 /// Scores [`POINTS_EVAL`] points from `g` with noise from `rng`.
-fn score<R: Rng>(g: &TrainG, mix: &Mixture, rng: &mut R) -> PointsReport {
+fn score<R: Rng, const W: usize>(g: &TrainG<W>, mix: &Mixture, rng: &mut R) -> PointsReport {
     let mut protocol = mix.protocol();
-    let mut cache = TrainG::CACHE;
+    let mut cache = TrainG::<W>::CACHE;
     let (mut z, mut p) = ([0.0f32; 2], [0.0f32; 2]);
     for _ in 0..POINTS_EVAL {
         noise::gaussian(rng, &mut z);

@@ -19,7 +19,7 @@ use cortex_m as _;
 use defmt_semihosting as _;
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::{ErrorType, OutputPin};
-use picogan_firmware::args::{Args, ArgsError};
+use picogan_firmware::args::Args;
 use picogan_firmware::{Board, Outcome, WorkCounter};
 use regs::{Reg, FPGAIO_LED0, TIMER0_REGS, TIMER1_REGS};
 
@@ -115,20 +115,10 @@ pub fn args() -> Args {
     };
     // the first word is the program's own name
     let words = (&words).skip(1).map(|w| w.unwrap_or("?"));
-    match Args::parse(words) {
-        Ok(a) => a,
-        Err(e) => {
-            let options = "options are --n N (1 or more) and --seed S";
-            match e {
-                ArgsError::Unknown(o) => defmt::error!("unknown option {=str}; {=str}", o, options),
-                ArgsError::MissingValue(o) => {
-                    defmt::error!("{=str} needs a value; {=str}", o, options)
-                }
-                ArgsError::BadValue(o) => defmt::error!("bad value for {=str}; {=str}", o, options),
-            }
-            exit(Outcome::Usage)
-        }
-    }
+    Args::parse(words).unwrap_or_else(|e| {
+        e.log();
+        exit(Outcome::Usage)
+    })
 }
 
 /// Logs the peak stack use and ends the program with the outcome's exit status, which

@@ -8,6 +8,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
+use picogan::models::TINY_WIDTH;
 use picogan::recipe::{Recipe, RING8_DEVICE};
 use picogan_firmware::train::{self, DeviceGan};
 use picogan_nrf52840_dk as board;
@@ -15,7 +16,7 @@ use static_cell::ConstStaticCell;
 
 /// The training state, 24 KiB of zeros in `.bss`, placed by the linker rather than built
 /// on the stack.
-static GAN: ConstStaticCell<DeviceGan> = ConstStaticCell::new(train::new_gan());
+static GAN: ConstStaticCell<DeviceGan<TINY_WIDTH>> = ConstStaticCell::new(train::new_gan());
 
 #[entry]
 fn main() -> ! {
