@@ -232,7 +232,7 @@ impl Mul for Q16 {
     /// `a · b`: the exact 64-bit product of the raw values, rounded to nearest (ties to
     /// even) by 2¹⁶ and saturated (counted).
     fn mul(self, rhs: Q16) -> Q16 {
-        saturate(round_shr_signed(i64::from(self.0) * i64::from(rhs.0), 16))
+        saturate(round_shr_signed(wide_mul(self.0, rhs.0), 16))
     }
 }
 
@@ -310,7 +310,7 @@ pub fn dot(a: &[Q16], b: &[Q16]) -> Q16 {
         if !(-(1 << 62)..1 << 62).contains(&acc) {
             break;
         }
-        acc += i64::from(x.0) * i64::from(y.0);
+        acc += wide_mul(x.0, y.0);
         done += 1;
     }
     if done < a.len().min(b.len()) {
@@ -326,7 +326,7 @@ pub fn dot(a: &[Q16], b: &[Q16]) -> Q16 {
 fn dot_saturating(mut acc: i64, a: &[Q16], b: &[Q16]) -> i64 {
     let mut overflows = 0u32;
     for (x, y) in a.iter().zip(b) {
-        let p = i64::from(x.0) * i64::from(y.0);
+        let p = wide_mul(x.0, y.0);
         match acc.checked_add(p) {
             Some(s) => acc = s,
             None => {
@@ -344,21 +344,51 @@ fn dot_saturating(mut acc: i64, a: &[Q16], b: &[Q16]) -> i64 {
 /// rounded as [`Mul`] rounds it (to nearest, ties to even) and each add saturating; every
 /// saturation is counted.
 pub fn axpy(alpha: Q16, x: &[Q16], y: &mut [Q16]) {
-    // `Mul` then `Add` without branches, the saturations summed and counted once: the
-    // backward pass spends most of its time here
-    let a = i64::from(alpha.0);
-    let mut saturated = 0u32;
+    // The backward pass spends most of its time here. The usual case, a product and a sum
+    // that both fit, costs one comparison of the product's high word and one overflow
+    // flag; the rest goes out of line.
     for (yi, &xi) in y.iter_mut().zip(x) {
-        let product = round_half_even_16(a * i64::from(xi.0));
-        let p = product.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
-        let sum = i64::from(yi.0) + p;
-        let s = sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
-        saturated += u32::from(p != product) + u32::from(s != sum);
-        yi.0 = s as i32;
+        let product = round_half_even_16(wide_mul(alpha.0, xi.0));
+        let p = product as i32;
+        match yi.0.checked_add(p) {
+            Some(sum) if i64::from(p) == product => yi.0 = sum,
+            _ => yi.0 = add_saturating(yi.0, product),
+        }
     }
-    if saturated != 0 {
-        count(saturated);
-    }
+}
+
+/// `y + product` held within `i32`, the product first: each bound reached is counted.
+#[cold]
+#[inline(never)]
+fn add_saturating(y: i32, product: i64) -> i32 {
+    (Q16(y) + saturate(product)).0
+}
+
+/// `a·b`, exact. Where the processor multiplies into 64 bits (x86-64, ARMv7-M's `smull`)
+/// the compiler's own product; on cores that multiply only into 32 bits (the build sets
+/// `picogan_mul32` for them), [`wide_mul_by_halves`], measured on the Cortex-M0 against the
+/// compiler's call to its 64-by-64-bit routine in `firmware/README.md`.
+#[inline(always)]
+fn wide_mul(a: i32, b: i32) -> i64 {
+    #[cfg(picogan_mul32)]
+    return wide_mul_by_halves(a, b);
+    #[cfg(not(picogan_mul32))]
+    return i64::from(a) * i64::from(b);
+}
+
+/// `a·b`, exact, from four products of 16-bit halves, each exact in 32 bits: with
+/// `a = aₕ·2¹⁶ + aₗ` (`aₕ` signed, `aₗ` unsigned, both within 16 bits) and `b` alike,
+/// `a·b = aₕbₕ·2³² + (aₕbₗ + aₗbₕ)·2¹⁶ + aₗbₗ`, where `|aₕbₕ| ≤ 2³⁰`, each middle product
+/// lies in `(−2³¹, 2³¹)` and `aₗbₗ < 2³²` unsigned.
+#[cfg_attr(not(any(test, picogan_mul32)), allow(dead_code))]
+#[inline(always)]
+fn wide_mul_by_halves(a: i32, b: i32) -> i64 {
+    let (ah, al) = (a >> 16, a & 0xffff);
+    let (bh, bl) = (b >> 16, b & 0xffff);
+    let high = i64::from(ah * bh) << 32;
+    let middle = (i64::from(ah * bl) + i64::from(al * bh)) << 16;
+    let low = i64::from((al as u32) * (bl as u32));
+    high + middle + low
 }
 
 /// `v / 2¹⁶` rounded to nearest, ties to even, as [`round_shr_signed`] by 16, without
@@ -783,6 +813,39 @@ mod tests {
             .chain([i64::from(i32::MIN).pow(2)])
         {
             assert_eq!(round_half_even_16(v), round_shr_signed(v, 16), "{v}");
+        }
+    }
+
+    #[test]
+    fn products_by_halves_are_exact() {
+        let edges = [
+            0,
+            1,
+            -1,
+            0xffff,
+            0x1_0000,
+            -0x1_0000,
+            0x7fff_ffff,
+            i32::MIN,
+            -0x8000,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                assert_eq!(
+                    wide_mul_by_halves(a, b),
+                    i64::from(a) * i64::from(b),
+                    "{a}·{b}"
+                );
+            }
+        }
+        let mut r = Xoshiro128PlusPlus::seed_from_u64(17);
+        for _ in 0..1_000_000 {
+            let (a, b) = (r.next_u32() as i32, r.next_u32() as i32);
+            assert_eq!(
+                wide_mul_by_halves(a, b),
+                i64::from(a) * i64::from(b),
+                "{a}·{b}"
+            );
         }
     }
 

@@ -212,7 +212,7 @@ struct EmulateArgs {
     /// The emulated board.
     #[arg(long, value_enum, default_value_t = picogan_host::emulate::Board::Mps2An386)]
     board: picogan_host::emulate::Board,
-    /// Build and run both programs on both boards, then print their flash, RAM, stack and
+    /// Build and run the programs on both boards, then print their flash, RAM, stack and
     /// cost per sample and per training step as a Markdown table, with what fits which
     /// parts.
     #[arg(long, conflicts_with_all = ["program", "board"])]
@@ -220,8 +220,8 @@ struct EmulateArgs {
     /// The firmware workspace [default: firmware/ of the source tree picogan was built from].
     #[arg(long)]
     firmware: Option<PathBuf>,
-    /// Options for the program, after `--`: --n N and --seed S for sample, --seed S for
-    /// train.
+    /// Options for the program, after `--`: --n N and --seed S for sample, --seed S and
+    /// --steps N for train and train-q16.
     #[arg(last = true)]
     args: Vec<String>,
 }

@@ -5,7 +5,7 @@
 //! little-endian bytes, in order.
 
 use crc::{Crc, Digest, CRC_32_ISO_HDLC};
-use picogan::Layer;
+use picogan::{Layer, Scalar};
 
 /// The CRC-32 algorithm both sides use.
 pub const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
@@ -17,11 +17,14 @@ pub fn update(digest: &mut Digest<'_, u32>, values: &[f32]) {
     }
 }
 
-/// CRC-32 of every parameter of `net`, tensor by tensor in [`Layer::tensor`] order.
-pub fn crc32_layer<L: Layer<Scalar = f32>>(net: &L) -> u32 {
+/// CRC-32 of every parameter of `net`, tensor by tensor in [`Layer::tensor`] order, over
+/// each value's bits ([`Scalar::to_bits`]): f32's IEEE bits, Q16.16's integer.
+pub fn crc32_layer<L: Layer>(net: &L) -> u32 {
     let mut digest = CRC32.digest();
     for i in 0..L::TENSORS {
-        update(&mut digest, net.tensor(i));
+        for v in net.tensor(i) {
+            digest.update(&v.to_bits().to_le_bytes());
+        }
     }
     digest.finalize()
 }

@@ -1,5 +1,5 @@
-//! The `train` program: trains a GAN on ring8 from scratch, in f32, then scores its
-//! Generator with the PacGAN protocol on the device.
+//! The `train` and `train-q16` programs: train a GAN on ring8 from scratch, in f32 or in
+//! Q16.16 fixed point, then score its Generator with the PacGAN protocol on the device.
 //!
 //! The run is [`RING8_DEVICE`](picogan::recipe::RING8_DEVICE) with a pair of 2-D point
 //! networks whose hidden width `W` the board chooses to fit its RAM
@@ -8,7 +8,14 @@
 //! used as the desktop uses them: `init` for the weights, `data` for the real points,
 //! `noise` for the training noise and `sample` for the points that are scored. Seeded
 //! like the desktop's streams (`Xoshiro128PlusPlus` from `stream_seed(seed, stream)`), the
-//! run ends with the weights `picogan train --device-config --seed` ends with, bit for bit.
+//! run ends with the weights `picogan train --device-config --seed` ends with, bit for bit
+//! (`--arith q16` for the fixed-point run).
+//!
+//! The arithmetic is the scalar `S` of the networks: `f32`, in hardware on a Cortex-M4F
+//! and in software on a Cortex-M0, or [`Q16`](picogan::Q16), in integers on both. In
+//! fixed point a handful of per-step constants (the learning rate of the schedule, Adam's
+//! bias corrections) and the logged figures are still computed in floating point, once
+//! per step rather than once per weight.
 
 use crate::{hash, Board, Outcome, WorkCounter};
 use embedded_hal::delay::DelayNs;
@@ -20,16 +27,17 @@ use picogan::models::{MICRO_WIDTH, TINY_WIDTH};
 use picogan::optim::{Adam, AdamConfig, Optimizer};
 use picogan::recipe::Recipe;
 use picogan::streams::{stream_seed, Stream};
-use picogan::{noise, Gan, Init, Layer};
+use picogan::{Gan, Init, Layer, Scalar};
 use rand_core::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro128PlusPlus;
 
-/// The Generator trained on the device, with hidden layers of `W`.
-pub type TrainG<const W: usize> = PointsGeneratorW<W>;
-/// The Discriminator trained on the device, with hidden layers of `W`.
-pub type TrainD<const W: usize> = PointsDiscriminatorW<W>;
+/// The Generator trained on the device, with hidden layers of `W`, computing in `S`.
+pub type TrainG<const W: usize, S> = PointsGeneratorW<W, S>;
+/// The Discriminator trained on the device, with hidden layers of `W`, computing in `S`.
+pub type TrainD<const W: usize, S> = PointsDiscriminatorW<W, S>;
 /// Both networks, their gradients and their Adam moments: the whole training state.
-pub type DeviceGan<const W: usize> = Gan<TrainG<W>, TrainD<W>, Adam<TrainG<W>>, Adam<TrainD<W>>>;
+pub type DeviceGan<const W: usize, S> =
+    Gan<TrainG<W, S>, TrainD<W, S>, Adam<TrainG<W, S>>, Adam<TrainD<W, S>>>;
 
 /// The pass mark: at least 7 of the 8 modes captured (PacGAN's "modes" figure).
 pub const MIN_MODES: usize = 7;
@@ -52,10 +60,10 @@ const ZERO_ADAM: AdamConfig = AdamConfig {
 /// A [`DeviceGan`] whose every byte is zero, Adam settings included: a constant, so that a
 /// `static` can hold it without building it on the stack first, and all zero, so that the
 /// linker puts it in `.bss` and it takes no flash. [`run`] sets the recipe's settings.
-pub const fn new_gan<const W: usize>() -> DeviceGan<W> {
+pub const fn new_gan<const W: usize, S: Scalar>() -> DeviceGan<W, S> {
     Gan::new(
-        TrainG::<W>::ZEROED,
-        TrainD::<W>::ZEROED,
+        TrainG::<W, S>::ZEROED,
+        TrainD::<W, S>::ZEROED,
         Adam::new(ZERO_ADAM),
         Adam::new(ZERO_ADAM),
     )
@@ -95,6 +103,8 @@ pub struct TrainReport {
     pub crc32: (u32, u32),
     /// Mean work per training step, in the counter's unit.
     pub work_per_step: u32,
+    /// Fixed-point results held at a bound over the whole run; 0 in f32.
+    pub saturations: u64,
     /// Whether the figures meet the pass mark.
     pub outcome: Outcome,
 }
@@ -102,17 +112,18 @@ pub struct TrainReport {
 /// Everything a board's `train` program does between start-up and exit: seeds the
 /// streams from `recipe.seed`, runs [`run`], and blinks the LED with the outcome (a
 /// diverged run fails).
-pub fn run_and_signal<LED, DELAY, C, const W: usize>(
+pub fn run_and_signal<LED, DELAY, C, S, const W: usize>(
     board: &mut Board<LED, DELAY, C>,
-    gan: &mut DeviceGan<W>,
+    gan: &mut DeviceGan<W, S>,
     recipe: &Recipe,
 ) -> Outcome
 where
     LED: OutputPin,
     DELAY: DelayNs,
     C: WorkCounter,
+    S: Scalar,
 {
-    defmt::info!("train: ring8, seed {=u64}", recipe.seed);
+    defmt::info!("train: ring8, seed {=u64}, {=str}", recipe.seed, S::NAME);
     let mut streams = Streams::seeded(recipe.seed);
     let outcome = match run(board, gan, &mut streams, recipe) {
         Ok(report) => report.outcome,
@@ -124,9 +135,9 @@ where
 
 /// Trains `gan` with `recipe` from scratch and scores it; logs progress, figures and
 /// cost. `Err` holds the step at which training diverged (a loss became NaN or infinite).
-pub fn run<LED, DELAY, C, R, const W: usize>(
+pub fn run<LED, DELAY, C, R, S, const W: usize>(
     board: &mut Board<LED, DELAY, C>,
-    gan: &mut DeviceGan<W>,
+    gan: &mut DeviceGan<W, S>,
     streams: &mut Streams<R>,
     recipe: &Recipe,
 ) -> Result<TrainReport, u32>
@@ -135,15 +146,17 @@ where
     DELAY: DelayNs,
     C: WorkCounter,
     R: Rng,
+    S: Scalar,
 {
     let mix = Mixture::ring8();
     defmt::info!(
-        "training on ring8: hidden width {=usize}, G {=usize} and D {=usize} parameters, \
-         {=usize} B of training state",
+        "training on ring8 in {=str}: hidden width {=usize}, G {=usize} and D {=usize} \
+         parameters, {=usize} B of training state",
+        S::NAME,
         W,
-        TrainG::<W>::PARAMS,
-        TrainD::<W>::PARAMS,
-        core::mem::size_of::<DeviceGan<W>>()
+        TrainG::<W, S>::PARAMS,
+        TrainD::<W, S>::PARAMS,
+        core::mem::size_of::<DeviceGan<W, S>>()
     );
     defmt::info!(
         "{=u32} steps of batch {=u32}, Adam lr {=f32} beta1 {=f32}, half-linear decay",
@@ -161,6 +174,7 @@ where
     reset(&mut gan.d_opt, recipe.d_adam);
 
     let mut work = 0u64;
+    let mut saturations = 0u64;
     let mut window = [0.0f32; 4];
     for step in 1..=recipe.steps {
         let (lr_g, lr_d) = recipe.learning_rates(step);
@@ -171,8 +185,8 @@ where
         let (stats, w) = board.counter.measure(|| {
             gan.step(
                 &recipe.step,
-                |x: &mut [f32; 2]| mix.sample(&mut streams.data, x),
-                |z: &mut [f32; 2]| noise::gaussian(&mut streams.noise, z),
+                |x: &mut [S; 2]| mix.sample(&mut streams.data, x),
+                |z: &mut [S; 2]| S::gaussian(&mut streams.noise, z),
             )
         });
         work += u64::from(w);
@@ -183,6 +197,7 @@ where
                 return Err(step);
             }
         };
+        saturations += u64::from(stats.saturations);
 
         // progress: window means of the step statistics
         let inv = 1.0 / LOG_EVERY as f32;
@@ -196,14 +211,15 @@ where
         if step % LOG_EVERY == 0 {
             defmt::info!(
                 "step {=u32}/{=u32}: D loss {=f32}, G loss {=f32}, D(x) {=f32}, \
-                 D(G(z)) {=f32}, lr {=f32}",
+                 D(G(z)) {=f32}, lr {=f32}, {=u64} saturated",
                 step,
                 recipe.steps,
                 window[0],
                 window[1],
                 window[2],
                 window[3],
-                lr_g
+                lr_g,
+                saturations
             );
             window = [0.0; 4];
         }
@@ -240,6 +256,7 @@ where
         C::UNIT
     );
     defmt::info!("measured per_step {=u32} {=str}", work_per_step, C::UNIT);
+    defmt::info!("saturated results: {=u64}", saturations);
 
     let outcome = if quality.modes_captured >= MIN_MODES {
         defmt::info!(
@@ -260,12 +277,13 @@ where
         quality,
         crc32,
         work_per_step,
+        saturations,
         outcome,
     })
 }
 
 /// Puts `opt` in the state `Adam::new(config)` has, in place.
-fn reset<L: Layer<Scalar = f32>>(opt: &mut Adam<L>, config: AdamConfig) {
+fn reset<L: Layer>(opt: &mut Adam<L>, config: AdamConfig) {
     opt.config = config;
     opt.m.zero();
     opt.v.zero();
@@ -273,14 +291,19 @@ fn reset<L: Layer<Scalar = f32>>(opt: &mut Adam<L>, config: AdamConfig) {
 }
 
 /// Scores [`POINTS_EVAL`] points from `g` with noise from `rng`.
-fn score<R: Rng, const W: usize>(g: &TrainG<W>, mix: &Mixture, rng: &mut R) -> PointsReport {
+/// The points are drawn in `S` and scored in f32, as the desktop scores them.
+fn score<R: Rng, S: Scalar, const W: usize>(
+    g: &TrainG<W, S>,
+    mix: &Mixture,
+    rng: &mut R,
+) -> PointsReport {
     let mut protocol = mix.protocol();
-    let mut cache = TrainG::<W>::CACHE;
-    let (mut z, mut p) = ([0.0f32; 2], [0.0f32; 2]);
+    let mut cache = TrainG::<W, S>::CACHE;
+    let (mut z, mut p) = ([S::ZERO; 2], [S::ZERO; 2]);
     for _ in 0..POINTS_EVAL {
-        noise::gaussian(rng, &mut z);
+        S::gaussian(rng, &mut z);
         g.forward(&z, &mut p, &mut cache);
-        protocol.add(p);
+        protocol.add(p.map(S::to_f32));
     }
     protocol.report()
 }

@@ -18,7 +18,7 @@ use static_cell::ConstStaticCell;
 
 /// The training state, 12 KiB of zeros in `.bss`, placed by the linker rather than built
 /// on the stack.
-static GAN: ConstStaticCell<DeviceGan<MICRO_WIDTH>> = ConstStaticCell::new(train::new_gan());
+static GAN: ConstStaticCell<DeviceGan<MICRO_WIDTH, f32>> = ConstStaticCell::new(train::new_gan());
 
 #[entry]
 fn main() -> ! {

@@ -16,7 +16,7 @@ use static_cell::ConstStaticCell;
 
 /// The training state, 24 KiB of zeros in `.bss`, placed by the linker rather than built
 /// on the stack.
-static GAN: ConstStaticCell<DeviceGan<TINY_WIDTH>> = ConstStaticCell::new(train::new_gan());
+static GAN: ConstStaticCell<DeviceGan<TINY_WIDTH, f32>> = ConstStaticCell::new(train::new_gan());
 
 #[entry]
 fn main() -> ! {
