@@ -1,6 +1,6 @@
 //! `picogan emulate`: builds a firmware program and runs it on an emulated board, QEMU's
 //! `mps2-an386` (Cortex-M4F) or `microbit` (Cortex-M0), for users without a board;
-//! `--report` measures both programs on both.
+//! `--report` measures the programs on both.
 //!
 //! The firmware is built with cargo in the board's workspace (`firmware/` for the
 //! mps2-an386, `firmware/microbit/`) and run through the cargo runner of both,
@@ -18,8 +18,10 @@ use std::time::Instant;
 /// A firmware program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Program {
-    /// Draws samples from the Generator embedded in flash.
+    /// Draws samples from the f32 Generator embedded in flash (`PICOGAN_MODEL`).
     Sample,
+    /// Draws samples from the int8 Generator embedded in flash (`PICOGAN_INT8_MODEL`).
+    SampleInt8,
     /// Trains a GAN on ring8 from scratch and scores it with the PacGAN protocol.
     Train,
     /// Checks that the work counter counts executed instructions, on a loop of known length.
@@ -31,6 +33,7 @@ impl Program {
     pub fn name(self) -> &'static str {
         match self {
             Program::Sample => "sample",
+            Program::SampleInt8 => "sample-int8",
             Program::Train => "train",
             Program::Calibrate => "calibrate",
         }
@@ -123,9 +126,11 @@ pub fn build(firmware: &Path, package: &str, bins: &[&str]) -> Result<Vec<PathBu
         ])
         .args(["-p", package]);
     // a weights file named relative to where `picogan` runs, not to the firmware directory
-    if let Some(model) = std::env::var_os("PICOGAN_MODEL").map(PathBuf::from) {
-        if model.is_relative() {
-            cmd.env("PICOGAN_MODEL", std::path::absolute(&model)?);
+    for var in ["PICOGAN_MODEL", "PICOGAN_INT8_MODEL"] {
+        if let Some(model) = std::env::var_os(var).map(PathBuf::from) {
+            if model.is_relative() {
+                cmd.env(var, std::path::absolute(&model)?);
+            }
         }
     }
     for b in bins {
@@ -255,11 +260,11 @@ struct Measured {
     run: Option<Run>,
 }
 
-/// Builds and runs both programs on both emulated boards, builds them for the
-/// nRF52840-DK, and returns the resources table and the table of what fits which parts, in
-/// Markdown.
+/// Builds and runs the programs (`sample`, `sample-int8` and `train`) on both emulated
+/// boards, builds them for the nRF52840-DK, and returns the resources table and the table
+/// of what fits which parts, in Markdown.
 pub fn report(firmware: &Path) -> Result<String> {
-    let programs = [Program::Sample, Program::Train];
+    let programs = [Program::Sample, Program::SampleInt8, Program::Train];
     let names = programs.map(Program::name);
     let mut rows = Vec::new();
     for board in Board::ALL {
