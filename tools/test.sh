@@ -3,8 +3,8 @@
 # Cortex-M4F and Cortex-M0, every test (unit tests, gradient checks, PyTorch golden
 # values, training runs scored by the public protocols), and the firmware: built for the
 # emulated boards (Cortex-M4F and Cortex-M0) and the nRF52840-DK, run on QEMU and checked
-# against the desktop bit for bit. Sets up what it needs first, or stops with the command
-# that installs what is missing.
+# against the desktop bit for bit (sampling from f32 and int8 Generators, training). Sets
+# up what it needs first, or stops with the command that installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,8 +54,10 @@ cargo test --workspace --release
 # the firmware's board-independent code, on the host
 (cd firmware/app && cargo test --target "$(rustc -vV | sed -n 's/^host: //p')")
 
-step "firmware on QEMU against the desktop: same samples, same trained weights"
+step "firmware on QEMU against the desktop: same samples (f32 and int8), same trained weights"
 for board in mps2-an386 microbit; do
-    cargo run --release -q -p picogan-host -- emulate --board "$board" sample -- --n 4 --seed 2
+    for program in sample sample-int8; do
+        cargo run --release -q -p picogan-host -- emulate --board "$board" "$program" -- --n 4 --seed 2
+    done
 done
 cargo test --release -p picogan-tests --test firmware -- --ignored

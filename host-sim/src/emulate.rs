@@ -18,8 +18,10 @@ use std::time::Instant;
 /// A firmware program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Program {
-    /// Draws samples from the Generator embedded in flash.
+    /// Draws samples from the f32 Generator embedded in flash (`PICOGAN_MODEL`).
     Sample,
+    /// Draws samples from the int8 Generator embedded in flash (`PICOGAN_INT8_MODEL`).
+    SampleInt8,
     /// Trains a GAN on ring8 from scratch in f32 and scores it with the PacGAN protocol.
     Train,
     /// The same in Q16.16 fixed point, integers only in its inner loops.
@@ -34,6 +36,7 @@ impl Program {
     pub fn name(self) -> &'static str {
         match self {
             Program::Sample => "sample",
+            Program::SampleInt8 => "sample-int8",
             Program::Train => "train",
             Program::TrainQ16 => "train-q16",
             Program::Calibrate => "calibrate",
@@ -127,9 +130,11 @@ pub fn build(firmware: &Path, package: &str, bins: &[&str]) -> Result<Vec<PathBu
         ])
         .args(["-p", package]);
     // a weights file named relative to where `picogan` runs, not to the firmware directory
-    if let Some(model) = std::env::var_os("PICOGAN_MODEL").map(PathBuf::from) {
-        if model.is_relative() {
-            cmd.env("PICOGAN_MODEL", std::path::absolute(&model)?);
+    for var in ["PICOGAN_MODEL", "PICOGAN_INT8_MODEL"] {
+        if let Some(model) = std::env::var_os(var).map(PathBuf::from) {
+            if model.is_relative() {
+                cmd.env(var, std::path::absolute(&model)?);
+            }
         }
     }
     for b in bins {
@@ -259,11 +264,16 @@ struct Measured {
     run: Option<Run>,
 }
 
-/// Builds and runs the programs on both emulated boards, builds them for the
-/// nRF52840-DK, and returns the resources table and the table of what fits which parts, in
-/// Markdown.
+/// Builds and runs the programs (`sample`, `sample-int8`, `train` and `train-q16`) on both
+/// emulated boards, builds them for the nRF52840-DK, and returns the resources table and
+/// the table of what fits which parts, in Markdown.
 pub fn report(firmware: &Path) -> Result<String> {
-    let programs = [Program::Sample, Program::Train, Program::TrainQ16];
+    let programs = [
+        Program::Sample,
+        Program::SampleInt8,
+        Program::Train,
+        Program::TrainQ16,
+    ];
     let names = programs.map(Program::name);
     let mut rows = Vec::new();
     for board in Board::ALL {

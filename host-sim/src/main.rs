@@ -34,7 +34,7 @@ enum Command {
     /// print its error against the f32 Generator; `picogan sample` draws from the file.
     Quantize(QuantizeArgs),
     /// Build a firmware program and run it on an emulated board (QEMU's mps2-an386, a
-    /// Cortex-M4F, or microbit, a Cortex-M0), showing its decoded log; or measure both
+    /// Cortex-M4F, or microbit, a Cortex-M0), showing its decoded log; or measure the
     /// programs on both boards with --report.
     Emulate(EmulateArgs),
 }
@@ -212,16 +212,16 @@ struct EmulateArgs {
     /// The emulated board.
     #[arg(long, value_enum, default_value_t = picogan_host::emulate::Board::Mps2An386)]
     board: picogan_host::emulate::Board,
-    /// Build and run the programs on both boards, then print their flash, RAM, stack and
-    /// cost per sample and per training step as a Markdown table, with what fits which
-    /// parts.
+    /// Build and run the programs (sample, sample-int8, train, train-q16) on both boards,
+    /// then print their flash, RAM, stack and cost per sample and per training step as a
+    /// Markdown table, with what fits which parts.
     #[arg(long, conflicts_with_all = ["program", "board"])]
     report: bool,
     /// The firmware workspace [default: firmware/ of the source tree picogan was built from].
     #[arg(long)]
     firmware: Option<PathBuf>,
-    /// Options for the program, after `--`: --n N and --seed S for sample, --seed S and
-    /// --steps N for train and train-q16.
+    /// Options for the program, after `--`: --n N and --seed S for sample and sample-int8,
+    /// --seed S and --steps N for train and train-q16.
     #[arg(last = true)]
     args: Vec<String>,
 }
@@ -285,18 +285,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 say!("wrote {}", f.display());
             }
             if a.hash {
-                say!(
-                    "samples: {} × {} values, crc32 {}",
-                    a.n,
-                    w.samples.len() / a.n,
-                    picogan_host::hash::show(picogan_host::hash::crc32_f32(&w.samples))
-                );
-                if let Some(raw) = &w.int8 {
-                    say!(
-                        "int8 outputs: {} values, crc32 {}",
-                        raw.len(),
-                        picogan_host::hash::show(picogan_host::hash::crc32_i8(raw))
-                    );
+                for line in w.checksum_lines(a.n) {
+                    say!("{line}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -430,6 +420,11 @@ fn quantize_command(a: QuantizeArgs) -> Result<()> {
         q.info.dataset,
         picogan_host::hash::show(q.crc32)
     );
+    let full = std::path::absolute(&opts.out).unwrap_or(opts.out.clone());
+    say!(
+        "build the firmware with it: PICOGAN_INT8_MODEL={} picogan emulate sample-int8",
+        full.display()
+    );
     Ok(())
 }
 
@@ -442,7 +437,7 @@ fn emulate_command(a: EmulateArgs) -> Result<ExitCode> {
     }
     let program = a
         .program
-        .context("name a program: sample, train or calibrate")?;
+        .context("name a program: sample, sample-int8, train or calibrate")?;
     let run = emulate::build_and_run(&firmware, a.board, program, &a.args, true)?;
     // the firmware's own exit status, as QEMU returned it
     Ok(ExitCode::from(u8::try_from(run.status).unwrap_or(1)))

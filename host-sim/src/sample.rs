@@ -2,7 +2,7 @@
 
 use crate::train::{as_points, generate};
 use crate::weights::{self, ModelInfo};
-use crate::{plot, quantize, same_file, write_points_csv};
+use crate::{hash, plot, quantize, same_file, write_points_csv};
 use anyhow::{ensure, Context, Result};
 use picogan::quant::QLayer;
 use picogan::safetensors::{File, LoadOptions};
@@ -17,6 +17,28 @@ pub struct Written {
     pub samples: Vec<f32>,
     /// An int8 Generator's samples as it computed them.
     pub int8: Option<Vec<i8>>,
+}
+
+impl Written {
+    /// What `picogan sample --hash` prints of `n` samples, and the firmware's `sample` and
+    /// `sample-int8` log in the same words: the CRC-32 of the samples' f32 values (an int8
+    /// Generator's dequantized), and for an int8 Generator that of its int8 outputs.
+    pub fn checksum_lines(&self, n: usize) -> Vec<String> {
+        let mut lines = vec![format!(
+            "samples: {} × {} values, crc32 {}",
+            n,
+            self.samples.len() / n.max(1),
+            hash::show(hash::crc32_f32(&self.samples))
+        )];
+        if let Some(raw) = &self.int8 {
+            lines.push(format!(
+                "int8 outputs: {} values, crc32 {}",
+                raw.len(),
+                hash::show(hash::crc32_i8(raw))
+            ));
+        }
+        lines
+    }
 }
 
 /// Loads the Generator in `weights_path` (a Generator file, a checkpoint or an int8

@@ -1,6 +1,7 @@
-//! The firmware on the emulated boards against the desktop program: the same samples and
-//! the same trained weights, bit for bit, on a Cortex-M4F with its FPU (QEMU's mps2-an386)
-//! and on a Cortex-M0 computing f32 in software (QEMU's microbit).
+//! The firmware on the emulated boards against the desktop program: the same samples, from
+//! f32 and int8 Generators, and the same trained weights, bit for bit, on a Cortex-M4F with
+//! its FPU (QEMU's mps2-an386) and on a Cortex-M0 computing f32 in software (QEMU's
+//! microbit).
 //!
 //! Each test builds a firmware program (the workspace in `firmware/` for the mps2-an386,
 //! `firmware/microbit/` for the microbit) and runs it on QEMU through
@@ -15,19 +16,19 @@
 //!
 //! Agreement is exact: all three run the same core code on IEEE 754 single precision,
 //! with no fused multiply-adds and libm's own functions, and the Cortex-M0's software
-//! floating point rounds every operation as IEEE 754 asks, as an FPU does; so every
-//! checksum must match. In Q16.16 fixed point they run the same integer operations, whose
-//! results the Rust language defines to the bit on every target.
+//! floating point rounds every operation as IEEE 754 asks, as an FPU does; an int8
+//! Generator runs integers between its noise's quantization and its output's
+//! dequantization. In Q16.16 fixed point they run the same integer operations, whose
+//! results the Rust language defines to the bit on every target. So every checksum must
+//! match.
 //!
 //! The Cortex-M0's full training run takes 454 billion instructions, about 15 minutes of
 //! QEMU, so these tests train it for [`M0_STEPS`] steps against a desktop run of as many,
 //! and check on the desktop that the full run passes; `PICOGAN_M0_FULL=1` makes the
 //! device run all 8,000 steps instead.
 
-use picogan::models::SmallGenerator;
-use picogan::Layer;
 use picogan_host::emulate::{self, Board, Program, Run};
-use picogan_host::hash;
+use picogan_host::sample;
 use picogan_host::train::{self, Arith, Quality, TrainOptions};
 
 /// Training steps of the Cortex-M0's run in the tests: about a minute of QEMU.
@@ -39,6 +40,8 @@ struct Bounds {
     /// Instructions per sample of the 5,248-weight digits Generator: at least one per
     /// weight.
     per_sample: std::ops::Range<u64>,
+    /// The same for its int8 version.
+    per_int8_sample: std::ops::Range<u64>,
     /// Instructions per training step of the board's ring8 pair, in f32 or Q16.16.
     per_step: std::ops::Range<u64>,
     /// The board's RAM, which the stack must stay well within.
@@ -47,17 +50,23 @@ struct Bounds {
 
 fn bounds(board: Board) -> Bounds {
     match board {
-        // 42,535 per sample, and 2.9 million per f32 step and 18.9 million per Q16.16 step
-        // (64-bit products, divisions and square roots in software) when measured
+        // 42,440 per sample (43,845 in int8: the FPU does an f32 multiply or add in one
+        // instruction, so int8 saves none), and 2.9 million per f32 step and 9.7 million
+        // per Q16.16 step (64-bit products and their rounding, divisions and square roots
+        // in integers) when measured
         Board::Mps2An386 => Bounds {
             per_sample: 5_248..1_000_000,
-            per_step: 1_000_000..60_000_000,
+            per_int8_sample: 5_248..100_000,
+            per_step: 1_000_000..40_000_000,
             ram: 256 * 1024,
         },
         // f32 in software costs some 30 times as many instructions: 1.23 million per
-        // sample when measured
+        // sample when measured. int8 leaves to software only the noise, its quantization
+        // and the output's dequantization: 0.16 million when measured, so a fifth of the
+        // f32 figure bounds it
         Board::Microbit => Bounds {
             per_sample: 100_000..5_000_000,
+            per_int8_sample: 5_248..250_000,
             per_step: 10_000_000..200_000_000,
             ram: 16 * 1024,
         },
@@ -84,12 +93,18 @@ fn check_stack(run: &Run, board: Board) {
     );
 }
 
-/// `sample` on `board` draws the samples the desktop draws.
-fn check_sample(board: Board) {
+/// The reference models, as the firmware embeds them by default.
+const F32_MODEL: &str = "models/digits-small.safetensors";
+const INT8_MODEL: &str = "models/digits-small-int8.safetensors";
+
+/// `program` (`sample` or `sample-int8`) on `board` draws the samples the desktop draws
+/// from `model`, the file the program embeds: its log holds the checksum lines that
+/// `picogan sample --weights MODEL --n 16 --seed 7 --hash` prints.
+fn check_sample(board: Board, program: Program, model: &str) {
     // a seed and count other than the defaults, to check the command line reaches the
     // firmware
     let (n, seed) = (16, 7);
-    let run = emulate(board, Program::Sample, &["--n", "16", "--seed", "7"]);
+    let run = emulate(board, program, &["--n", "16", "--seed", "7"]);
     assert_eq!(run.status, 0, "{}", log_of(&run));
     assert!(
         run.log.iter().any(|l| l.contains("16 samples, seed 7")),
@@ -97,27 +112,42 @@ fn check_sample(board: Board) {
         log_of(&run)
     );
 
-    // the desktop draws from the same file with the same seed
-    let path = emulate::firmware_dir(None)
-        .unwrap()
-        .join("models/digits-small.safetensors");
-    let bytes = std::fs::read(&path).unwrap();
-    let mut g = Box::new(SmallGenerator::<64>::ZEROED);
-    picogan_host::weights::load_into(&mut *g, &bytes, "digits-small.safetensors").unwrap();
-    let samples = train::generate(&*g, n, seed);
-    let want = hash::crc32_f32(&samples);
-    let got = run.checksum_after("crc32 ");
-    assert_eq!(
-        got,
-        Some(want),
-        "{board:?} crc32 {got:x?}, desktop {want:#010x}\n{}",
+    // the desktop draws from the same file with the same seed, as `picogan sample` does
+    let path = emulate::firmware_dir(None).unwrap().join(model);
+    let dir = tempfile::tempdir().unwrap();
+    let written = sample::sample(&path, n, seed, &dir.path().join("samples.png")).unwrap();
+    let want = written.checksum_lines(n);
+    assert_eq!(want.len(), if written.int8.is_some() { 2 } else { 1 });
+    for line in &want {
+        assert!(
+            run.log.iter().any(|l| l.ends_with(line.as_str())),
+            "no `{line}` in the {board:?} log of {}:\n{}",
+            program.name(),
+            log_of(&run)
+        );
+    }
+    let format = if written.int8.is_some() {
+        "int8"
+    } else {
+        "f32"
+    };
+    assert!(
+        run.log
+            .iter()
+            .any(|l| l.contains(&format!(": {format} small Generator for digits"))),
+        "{}",
         log_of(&run)
     );
 
     let per_sample = run.measured("per_sample").unwrap_or(0);
+    let bounds = bounds(board);
+    let bound = match written.int8 {
+        Some(_) => bounds.per_int8_sample,
+        None => bounds.per_sample,
+    };
     assert!(
-        bounds(board).per_sample.contains(&per_sample),
-        "{per_sample} instructions per sample on {board:?}"
+        bound.contains(&per_sample),
+        "{per_sample} instructions per {format} sample on {board:?}, expected {bound:?}"
     );
     check_stack(&run, board);
 }
@@ -203,13 +233,25 @@ fn check_training(board: Board, arith: Arith, steps: Option<u32>) {
 #[test]
 #[ignore = "needs QEMU; see the module documentation"]
 fn sample_draws_the_desktops_samples_bit_for_bit_on_the_cortex_m4f() {
-    check_sample(Board::Mps2An386);
+    check_sample(Board::Mps2An386, Program::Sample, F32_MODEL);
 }
 
 #[test]
 #[ignore = "needs QEMU; see the module documentation"]
 fn sample_draws_the_desktops_samples_bit_for_bit_on_the_cortex_m0() {
-    check_sample(Board::Microbit);
+    check_sample(Board::Microbit, Program::Sample, F32_MODEL);
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn int8_sample_draws_the_desktops_samples_bit_for_bit_on_the_cortex_m4f() {
+    check_sample(Board::Mps2An386, Program::SampleInt8, INT8_MODEL);
+}
+
+#[test]
+#[ignore = "needs QEMU; see the module documentation"]
+fn int8_sample_draws_the_desktops_samples_bit_for_bit_on_the_cortex_m0() {
+    check_sample(Board::Microbit, Program::SampleInt8, INT8_MODEL);
 }
 
 #[test]

@@ -25,6 +25,12 @@ const REFERENCE: &str = concat!(
     "/../firmware/models/digits-small.safetensors"
 );
 
+/// The reference model in int8, as the firmware's `sample-int8` embeds it.
+const FIRMWARE_INT8: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../firmware/models/digits-small-int8.safetensors"
+);
+
 /// Seed of the calibration noise and of the 1,000 noise vectors measured on.
 const SEED: u64 = 1;
 /// Noise vectors measured on.
@@ -216,6 +222,23 @@ fn int8_file_size() {
     let small = size_ratio::<SmallGenerator<784>, QSmallGenerator<784>>("small", "idx");
     let seed = size_ratio::<picogan::models::SeedGenerator, QSeedGenerator>("seed", "idx");
     assert!(small <= 0.30 && seed <= 0.30, "{small} {seed}");
+}
+
+/// The int8 Generator the firmware embeds is the reference model quantized by `picogan
+/// quantize` with its defaults, byte for byte: the command firmware/README.md records
+/// still makes it.
+#[test]
+fn firmware_int8_model_is_the_reference_quantized() {
+    let (_, bytes) = reference();
+    let embedded = std::fs::read(FIRMWARE_INT8).unwrap();
+    assert!(
+        embedded == *bytes,
+        "{FIRMWARE_INT8} is not what `picogan quantize --from \
+         firmware/models/digits-small.safetensors --out \
+         firmware/models/digits-small-int8.safetensors` writes ({} B against {} B)",
+        embedded.len(),
+        bytes.len()
+    );
 }
 
 /// Every single-bit flip of the reference int8 file is refused, without a panic. The one

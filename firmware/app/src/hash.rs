@@ -2,7 +2,7 @@
 //! that results can be compared bit for bit.
 //!
 //! The checksum is CRC-32/ISO-HDLC (the one of zlib and PNG) over each value's four
-//! little-endian bytes, in order.
+//! little-endian bytes, in order; over int8 values, over their bytes.
 
 use crc::{Crc, Digest, CRC_32_ISO_HDLC};
 use picogan::{Layer, Scalar};
@@ -13,6 +13,13 @@ pub const CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 /// Adds `values`' little-endian bytes to `digest`.
 pub fn update(digest: &mut Digest<'_, u32>, values: &[f32]) {
     for v in values {
+        digest.update(&v.to_le_bytes());
+    }
+}
+
+/// Adds int8 `values` to `digest`, one byte each.
+pub fn update_i8(digest: &mut Digest<'_, u32>, values: &[i8]) {
+    for &v in values {
         digest.update(&v.to_le_bytes());
     }
 }
@@ -40,6 +47,9 @@ mod tests {
         let mut d = CRC32.digest();
         update(&mut d, &[1.0]);
         assert_eq!(d.finalize(), CRC32.checksum(&[0, 0, 0x80, 0x3f]));
+        let mut d = CRC32.digest();
+        update_i8(&mut d, &[-1, 0, 127, -128]);
+        assert_eq!(d.finalize(), CRC32.checksum(&[0xff, 0, 0x7f, 0x80]));
     }
 
     #[test]

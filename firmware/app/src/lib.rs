@@ -1,12 +1,12 @@
 //! picogan's firmware programs, independent of any board.
 //!
-//! `sample` draws digits from a Generator trained on the desktop and embedded in flash;
-//! `train` trains a small GAN on the ring of eight Gaussians from scratch and scores it
-//! with the PacGAN protocol. Both reach hardware only through the traits a board hands
-//! them in a [`Board`]: an embedded-hal [`OutputPin`] for a status LED, a [`DelayNs`], a
-//! [`WorkCounter`] for cost figures, and `rand_core` generators for randomness. Each
-//! board crate (`picogan-qemu`, `picogan-microbit`, `picogan-nrf52840-dk`) builds those
-//! and calls in here.
+//! `sample` draws digits from a Generator trained on the desktop and embedded in flash, in
+//! f32 or (`sample-int8`) in int8; `train` trains a small GAN on the ring of eight
+//! Gaussians from scratch and scores it with the PacGAN protocol. They reach hardware only
+//! through the traits a board hands them in a [`Board`]: an embedded-hal [`OutputPin`] for
+//! a status LED, a [`DelayNs`], a [`WorkCounter`] for cost figures, and `rand_core`
+//! generators for randomness. Each board crate (`picogan-qemu`, `picogan-microbit`,
+//! `picogan-nrf52840-dk`) builds those and calls in here.
 //!
 //! The log goes through defmt; its lines starting `measured` and the checksum lines are
 //! read back by `picogan emulate --report` and by the host–device tests, so their form is

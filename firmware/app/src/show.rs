@@ -4,6 +4,9 @@
 /// scale of the training digits: -1 blank paper, 1 full ink).
 const RAMP: &[u8; 10] = b" .:-=+*#%@";
 
+/// Most images one line shows: eight 8×8 digits.
+pub const MOST_PER_LINE: usize = 8;
+
 /// Longest line [`row`] writes: eight 8×8 images, or one 28×28 image, with room to spare.
 pub const LINE: usize = 160;
 

@@ -9,7 +9,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use picogan_firmware::sample;
+use picogan_firmware::{model, sample};
 use picogan_microbit as board;
 
 #[entry]
@@ -17,6 +17,6 @@ fn main() -> ! {
     let mut b = board::board();
     let args = board::args();
     let n = args.n.unwrap_or(sample::DEFAULT_N);
-    let outcome = sample::run_and_signal(&mut b, n, args.seed.unwrap_or(1));
+    let outcome = sample::run_and_signal(&mut b, model::F32, n, args.seed.unwrap_or(1));
     board::exit(outcome)
 }

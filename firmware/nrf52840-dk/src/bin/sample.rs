@@ -7,7 +7,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use picogan_firmware::sample;
+use picogan_firmware::{model, sample};
 use picogan_nrf52840_dk as board;
 
 #[entry]
@@ -16,6 +16,6 @@ fn main() -> ! {
     // seeded from the hardware RNG, the noise is fresh on every run and can still be drawn
     // again on the desktop: `picogan sample --seed SEED --hash`
     let seed = board::seed(&mut hw_rng);
-    let outcome = sample::run_and_signal(&mut b, sample::DEFAULT_N, seed);
+    let outcome = sample::run_and_signal(&mut b, model::F32, sample::DEFAULT_N, seed);
     board::exit(outcome)
 }

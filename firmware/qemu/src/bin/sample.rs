@@ -8,7 +8,7 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use picogan_firmware::sample;
+use picogan_firmware::{model, sample};
 use picogan_qemu as board;
 
 #[entry]
@@ -16,6 +16,6 @@ fn main() -> ! {
     let mut b = board::board();
     let args = board::args();
     let n = args.n.unwrap_or(sample::DEFAULT_N);
-    let outcome = sample::run_and_signal(&mut b, n, args.seed.unwrap_or(1));
+    let outcome = sample::run_and_signal(&mut b, model::F32, n, args.seed.unwrap_or(1));
     board::exit(outcome)
 }
