@@ -3,8 +3,9 @@
 # Cortex-M4F and Cortex-M0, every test (unit tests, gradient checks, PyTorch golden
 # values, training runs scored by the public protocols), and the firmware: built for the
 # emulated boards (Cortex-M4F and Cortex-M0) and the nRF52840-DK, run on QEMU and checked
-# against the desktop bit for bit (sampling from f32 and int8 Generators, training). Sets
-# up what it needs first, or stops with the command that installs what is missing.
+# against the desktop bit for bit (sampling from f32 and int8 Generators, training in f32
+# and in Q16.16 fixed point). Sets up what it needs first, or stops with the command that
+# installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,14 @@ command -v defmt-print >/dev/null || cargo install defmt-print --locked
 step "formatting"
 cargo fmt --all --check
 
+step "generated tables: the fixed-point functions' tables are what their script writes"
+command -v python3 >/dev/null || missing python3 "sudo apt-get install -y python3"
+tables=$(mktemp)
+python3 tools/fixed_tables.py "$tables" >/dev/null
+cmp "$tables" core/src/fixed/tables.rs \
+    || { echo "error: core/src/fixed/tables.rs differs from what tools/fixed_tables.py writes" >&2; exit 1; }
+rm -f "$tables"
+
 step "lints"
 cargo clippy --workspace --all-targets --release -- -D warnings
 
@@ -54,7 +63,7 @@ cargo test --workspace --release
 # the firmware's board-independent code, on the host
 (cd firmware/app && cargo test --target "$(rustc -vV | sed -n 's/^host: //p')")
 
-step "firmware on QEMU against the desktop: same samples (f32 and int8), same trained weights"
+step "firmware on QEMU against the desktop: same samples (f32 and int8), same trained weights (f32 and Q16.16)"
 for board in mps2-an386 microbit; do
     for program in sample sample-int8; do
         cargo run --release -q -p picogan-host -- emulate --board "$board" "$program" -- --n 4 --seed 2
