@@ -23,6 +23,7 @@ pub mod args;
 pub mod calibrate;
 pub mod hash;
 pub mod model;
+pub mod programs;
 pub mod sample;
 pub mod show;
 pub mod stack;
