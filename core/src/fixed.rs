@@ -417,7 +417,7 @@ std::thread_local! {
 static SATURATIONS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
 
 /// Adds `n` saturations to the counter, which stops at `u32::MAX`.
-fn count(n: u32) {
+pub(crate) fn count(n: u32) {
     #[cfg(any(test, feature = "std"))]
     SATURATIONS.with(|c| c.set(c.get().saturating_add(n)));
     #[cfg(not(any(test, feature = "std")))]

@@ -247,26 +247,29 @@ impl Scalar for Q16 {
     }
 }
 
-/// `√(β₂·r² + (1 − β₂)·g²)` for Q16.16 values: the weighted squares are exact Q32.32
-/// integers but for one rounding each of the products by β₂ and 1 − β₂ (to nearest, ties
-/// away from zero, in `u64`), and the root is rounded once, to nearest. `r` and the
-/// weights are non-negative in Adam; negative inputs are taken by magnitude.
+/// `√(β₂·r² + (1 − β₂)·g²)` for Q16.16 values: each weighted square `w·x²` is formed
+/// exactly (in `u128`) and rounded once to Q32.32 (to nearest, ties away from zero), and the
+/// root is rounded once, to nearest. Rounding `w·x` first would lose small gradients
+/// altogether: with `1 − β₂` = 66·2⁻¹⁶, every gradient below 497·2⁻¹⁶ would leave `√v` at
+/// zero and Adam's step at `lr·g/ε`. `r` and the weights are non-negative in Adam;
+/// negative inputs are taken by magnitude. A root beyond Q16.16's range saturates, counted.
 fn rms_update(r: Q16, g: Q16, beta2: Q16, one_minus_beta2: Q16) -> Q16 {
-    // r² and g² are below 2⁶², weights below 2¹⁷ (at most one, in Q16.16): the products
-    // are formed as (w·x)·x with the first product rounded back to Q16.16, which keeps
-    // every intermediate below 2⁶³.
+    // w < 2¹⁷ and x < 2³¹: w·x² < 2⁷⁹, and the rounded Q32.32 value below 2⁶³
     let weighted = |w: Q16, x: Q16| -> u64 {
         let (w, x) = (
-            u64::from(w.raw().unsigned_abs()),
-            u64::from(x.raw().unsigned_abs()),
+            u128::from(w.raw().unsigned_abs()),
+            u128::from(x.raw().unsigned_abs()),
         );
-        ((w * x + (1 << 15)) >> 16) * x
+        ((w * x * x + (1 << 15)) >> 16) as u64
     };
     let sum = weighted(beta2, r).saturating_add(weighted(one_minus_beta2, g));
     // √ of a Q32.32 value is the Q16.16 value with the square root of its raw integer
     match i32::try_from(isqrt_rounded(sum)) {
         Ok(raw) => Q16::from_raw(raw),
-        Err(_) => Q16::MAX,
+        Err(_) => {
+            fixed::count(1);
+            Q16::MAX
+        }
     }
 }
 
@@ -315,26 +318,45 @@ mod tests {
 
     #[test]
     fn rms_update_matches_the_exact_value() {
-        // β₂ = 0.999 in Q16.16: 65470/65536; 1 − β₂: 66/65536. Exact in f64.
+        // β₂ = 0.999 in Q16.16: 65470/65536; 1 − β₂: 66/65536. Exact in f64 to well
+        // within the tolerance below.
         let (b, ob) = (Q16::from_raw(65470), Q16::from_raw(66));
         for (r, g) in [
             (0, 0),
             (0, 1),
             (1, 0),
+            (0, 400), // (1 − β₂)·g rounds to zero, (1 − β₂)·g² does not
+            (0, 496),
+            (0, -3000),
+            (7, 0),    // decays: β₂·7² = 48.96, so √ is 7.00 rounded, and so on
+            (1000, 0), // 999.5 exactly: β₂ applied, not rounded away
             (100, -3000),
             (65536, 65536),
+            (i32::MAX - 1, 0),
             (i32::MAX, i32::MIN),
+            (i32::MAX, i32::MAX),
         ] {
             let (r, g) = (Q16::from_raw(r), Q16::from_raw(g));
-            let got = rms_update(r, g, b, ob).raw();
-            let want = (65470.0 / 65536.0 * f64::from(r.raw()).powi(2)
+            let (got, saturated) = {
+                fixed::take_saturations();
+                let v = rms_update(r, g, b, ob).raw();
+                (v, fixed::take_saturations())
+            };
+            let exact = (65470.0 / 65536.0 * f64::from(r.raw()).powi(2)
                 + 66.0 / 65536.0 * f64::from(g.raw()).powi(2))
             .sqrt();
-            let want = want.min(f64::from(i32::MAX));
+            let want = exact.min(f64::from(i32::MAX));
+            // the final rounding, plus what rounding the two weighted squares (half a
+            // Q32.32 step each) moves the root
+            let tolerance = 0.5 + 1.0 / (2.0 * want.max(0.5));
             assert!(
-                (f64::from(got) - want).abs() <= 1.0,
+                (f64::from(got) - want).abs() <= tolerance,
                 "{r:?} {g:?}: {got} vs {want}"
             );
+            // saturated, and counted, only when the root rounds beyond i32 (which even
+            // r = MAX, g = MIN, at 2147483647.001, does not)
+            let beyond = exact > f64::from(i32::MAX) + 0.5;
+            assert_eq!(saturated, u32::from(beyond), "{r:?} {g:?}: {exact}");
         }
     }
 }
