@@ -98,18 +98,32 @@ where
     }
     // a fixed-point run is stored in F32 tensors, exactly while every magnitude is below 256
     let exact = [
-        weights::exact_in_f32(&gan.g),
-        weights::exact_in_f32(&gan.d),
-        weights::exact_in_f32(&gan.g_opt.m),
-        weights::exact_in_f32(&gan.g_opt.v),
-        weights::exact_in_f32(&gan.d_opt.m),
-        weights::exact_in_f32(&gan.d_opt.v),
+        ("Generator", weights::exact_in_f32(&gan.g)),
+        ("Discriminator", weights::exact_in_f32(&gan.d)),
+        (
+            "Generator's Adam moments",
+            weights::exact_in_f32(&gan.g_opt.m),
+        ),
+        (
+            "Generator's Adam moments",
+            weights::exact_in_f32(&gan.g_opt.v),
+        ),
+        (
+            "Discriminator's Adam moments",
+            weights::exact_in_f32(&gan.d_opt.m),
+        ),
+        (
+            "Discriminator's Adam moments",
+            weights::exact_in_f32(&gan.d_opt.v),
+        ),
     ];
-    ensure!(
-        exact.iter().all(|&e| e),
-        "a parameter or Adam moment of magnitude 256 or more cannot be stored exactly; no \
-         checkpoint was written"
-    );
+    if let Some((what, _)) = exact.iter().find(|(_, ok)| !ok) {
+        bail!(
+            "a value of magnitude 256 or more in the {what}, which a weights file cannot hold \
+             exactly in fixed point; no checkpoint was written: try lower learning rates or a \
+             smaller batch (the fixed-point gradient is the batch's sum)"
+        );
+    }
 
     let mut b = Builder::new();
     b.network(GENERATOR, &gan.g)

@@ -166,6 +166,10 @@ macro_rules! with_int8_models {
                 const $X: usize = 784;
                 $body
             }
+            (2, Arch::Micro) => anyhow::bail!(
+                "int8 Generators are made from the small and tiny point pairs, not the micro \
+                 pair, whose f32 Generator the Cortex-M0 samples at 1.4 KiB"
+            ),
             (x, arch) => anyhow::bail!("no {} Generator for data {x} values wide", arch.name()),
         }
     }};

@@ -238,6 +238,24 @@ fn a_diverging_run_leaves_its_last_good_checkpoint() {
 }
 
 #[test]
+fn a_fixed_point_run_beyond_what_a_file_holds_exactly_keeps_its_last_good_checkpoint() {
+    // learning rates of 0.5 take the Adam moments of the tiny pair past 256 within a few
+    // dozen steps: such a state is refused by name rather than rounded into the file
+    let dir = TempDir::new("beyond-256");
+    let mut opts = tiny(&dir.0);
+    opts.arith = Arith::Q16;
+    opts.g_adam.lr = 0.5;
+    opts.d_adam.lr = 0.5;
+    opts.checkpoint_every = 1;
+    let err = format!("{:#}", train::train(&opts).unwrap_err());
+    assert!(err.contains("magnitude 256 or more in the "), "{err}");
+    let c = Checkpoint::read(&dir.join(checkpoint::FILE_NAME)).unwrap();
+    assert!(c.step >= 1 && c.step < opts.steps, "step {}", c.step);
+    c.state::<PointsGeneratorW<TINY_WIDTH, Q16>, PointsDiscriminatorW<TINY_WIDTH, Q16>>()
+        .unwrap();
+}
+
+#[test]
 fn an_interrupted_write_keeps_the_previous_checkpoint() {
     let dir = TempDir::new("interrupted");
     let path = train::train_until(&tiny(&dir.0), None, 300).unwrap();
